@@ -1,0 +1,126 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# hugeballoon: build a patched guest kernel and a patched QEMU from the
+# pinned Debian sources, pack an initramfs with the selftests, and boot
+# them together.  Fixed outputs:
+#   build/guest/bzImage  build/host/qemu-system-x86_64  build/initramfs.cpio.gz
+
+B         := build
+DL        := $(B)/dl
+SRC       := $(B)/src
+STAMP     := $(B)/stamp
+LINUX     := $(SRC)/linux
+QEMU      := $(SRC)/qemu
+KOBJ      := $(B)/guest/obj
+QOBJ      := $(B)/host/obj
+JOBS      ?= $(shell nproc)
+
+export CCACHE_DIR ?= $(HOME)/.cache/hugeballoon-ccache
+# Fixed build stamps keep ccache hits and the outputs reproducible.
+export KBUILD_BUILD_TIMESTAMP := 1970-01-01
+export KBUILD_BUILD_USER := hugeballoon
+export KBUILD_BUILD_HOST := hugeballoon
+
+GUEST_PATCHES := $(sort $(wildcard guest/patches/*.patch))
+HOST_PATCHES  := $(sort $(wildcard host/patches/*.patch))
+
+.PHONY: all deps guest host initramfs check demo clean distclean \
+	guest-tree guest-patches host-tree host-patches versions FORCE
+
+all: guest host initramfs
+
+deps:
+	@sh tools/install-deps.sh $(DL)
+
+versions:
+	@echo "linux-source-6.1 $$(dpkg-query -W -f='$${Version}' linux-source-6.1)"
+	@echo "qemu $$(basename $$(ls $(DL)/qemu_7.2*.dsc | tail -n 1) .dsc | sed 's/^qemu_//')"
+
+# --- source trees: series <-> git work trees --------------------------------
+#
+# A tree is made from the series when it is missing or older than the
+# series; "make *-patches" writes the series back and marks the tree as its
+# source, so commits made in the tree are never thrown away by a build.
+
+$(STAMP)/linux-tree: $(GUEST_PATCHES) tools/source-tree.sh
+	@mkdir -p $(STAMP)
+	@sh tools/source-tree.sh create linux $(LINUX) guest/patches
+	@touch $@
+
+$(STAMP)/qemu-tree: $(HOST_PATCHES) tools/source-tree.sh
+	@mkdir -p $(STAMP)
+	@sh tools/source-tree.sh create qemu $(QEMU) host/patches $(DL)
+	@touch $@
+
+guest-tree:
+	@rm -f $(STAMP)/linux-tree
+	@$(MAKE) --no-print-directory $(STAMP)/linux-tree
+
+host-tree:
+	@rm -f $(STAMP)/qemu-tree
+	@$(MAKE) --no-print-directory $(STAMP)/qemu-tree
+
+guest-patches:
+	@sh tools/source-tree.sh export $(LINUX) guest/patches
+	@touch $(STAMP)/linux-tree
+
+host-patches:
+	@sh tools/source-tree.sh export $(QEMU) host/patches
+	@touch $(STAMP)/qemu-tree
+
+# --- guest kernel ------------------------------------------------------------
+
+KMAKE := $(MAKE) -s -C $(LINUX) O=$(abspath $(KOBJ)) CC="ccache gcc"
+
+$(KOBJ)/.config: $(STAMP)/linux-tree guest/config.base Kconfig.snippet
+	@mkdir -p $(KOBJ)
+	@cat guest/config.base Kconfig.snippet > $(B)/guest/fragment.config
+	@$(KMAKE) KCONFIG_ALLCONFIG=$(abspath $(B)/guest/fragment.config) \
+		allnoconfig >/dev/null
+	@sh tools/kconfig-check.sh $(B)/guest/fragment.config $@
+
+guest: $(KOBJ)/.config
+	@echo "  KERNEL  $(B)/guest/bzImage"
+	@$(KMAKE) -j$(JOBS) bzImage
+	@cp $(KOBJ)/arch/x86/boot/bzImage $(B)/guest/bzImage
+
+# --- host QEMU -------------------------------------------------------------
+
+QEMU_CONFIGURE := --target-list=x86_64-softmmu --without-default-features \
+	--enable-tcg --enable-kvm --disable-docs --disable-install-blobs \
+	--disable-werror
+
+$(QOBJ)/build.ninja: $(STAMP)/qemu-tree
+	@rm -rf $(QOBJ) && mkdir -p $(QOBJ)
+	@echo "  CONFIG  qemu"
+	@cd $(QOBJ) && $(abspath $(QEMU))/configure $(QEMU_CONFIGURE) \
+		> configure.log 2>&1 || { tail -n 30 configure.log; exit 1; }
+
+host: $(QOBJ)/build.ninja
+	@echo "  QEMU    $(B)/host/qemu-system-x86_64"
+	@ninja -C $(QOBJ) qemu-system-x86_64 > $(B)/host/ninja.log 2>&1 || \
+		{ grep -B5 -A20 -m3 'error' $(B)/host/ninja.log; exit 1; }
+	@cp $(QOBJ)/qemu-system-x86_64 $(B)/host/qemu-system-x86_64
+
+# --- selftests, tools, initramfs ---------------------------------------------
+
+initramfs: $(STAMP)/linux-tree
+	@$(MAKE) --no-print-directory -C selftests O=$(abspath $(B)/selftests) \
+		KSRC=$(abspath $(LINUX))
+	@$(MAKE) --no-print-directory -C tools O=$(abspath $(B)/tools)
+	@sh tools/mkinitramfs.sh $(B)/initramfs.cpio.gz $(B)/selftests $(B)/tools
+
+# --- tests and demo ----------------------------------------------------------
+
+check: all
+	@sh tools/run-checks.sh $(B)
+
+demo: all
+	@sh tools/demo.sh $(B)
+
+clean:
+	rm -rf $(B)/guest $(B)/host $(B)/selftests $(B)/tools \
+		$(B)/initramfs.cpio.gz $(B)/run
+
+distclean:
+	rm -rf $(B)
