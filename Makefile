@@ -24,8 +24,8 @@ export KBUILD_BUILD_HOST := hugeballoon
 GUEST_PATCHES := $(sort $(wildcard guest/patches/*.patch))
 HOST_PATCHES  := $(sort $(wildcard host/patches/*.patch))
 
-.PHONY: all deps guest host initramfs check demo clean distclean \
-	guest-tree guest-patches host-tree host-patches versions FORCE
+.PHONY: all deps guest host host-tests initramfs check demo clean distclean \
+	guest-tree guest-patches host-tree host-patches versions
 
 all: guest host initramfs
 
@@ -72,7 +72,7 @@ host-patches:
 
 KMAKE := $(MAKE) -s -C $(LINUX) O=$(abspath $(KOBJ)) CC="ccache gcc"
 
-$(KOBJ)/.config: $(STAMP)/linux-tree guest/config.base Kconfig.snippet
+$(KOBJ)/.config: guest/config.base Kconfig.snippet | $(STAMP)/linux-tree
 	@mkdir -p $(KOBJ)
 	@cat guest/config.base Kconfig.snippet > $(B)/guest/fragment.config
 	@$(KMAKE) KCONFIG_ALLCONFIG=$(abspath $(B)/guest/fragment.config) \
@@ -82,7 +82,8 @@ $(KOBJ)/.config: $(STAMP)/linux-tree guest/config.base Kconfig.snippet
 guest: $(KOBJ)/.config
 	@echo "  KERNEL  $(B)/guest/bzImage"
 	@$(KMAKE) -j$(JOBS) bzImage
-	@cp $(KOBJ)/arch/x86/boot/bzImage $(B)/guest/bzImage
+	@cp $(KOBJ)/arch/x86/boot/bzImage $(B)/guest/bzImage.new
+	@mv $(B)/guest/bzImage.new $(B)/guest/bzImage
 
 # --- host QEMU -------------------------------------------------------------
 
@@ -90,7 +91,7 @@ QEMU_CONFIGURE := --target-list=x86_64-softmmu --without-default-features \
 	--enable-tcg --enable-kvm --disable-docs --disable-install-blobs \
 	--disable-werror
 
-$(QOBJ)/build.ninja: $(STAMP)/qemu-tree
+$(QOBJ)/build.ninja: | $(STAMP)/qemu-tree
 	@rm -rf $(QOBJ) && mkdir -p $(QOBJ)
 	@echo "  CONFIG  qemu"
 	@cd $(QOBJ) && $(abspath $(QEMU))/configure $(QEMU_CONFIGURE) \
@@ -100,7 +101,14 @@ host: $(QOBJ)/build.ninja
 	@echo "  QEMU    $(B)/host/qemu-system-x86_64"
 	@ninja -C $(QOBJ) qemu-system-x86_64 > $(B)/host/ninja.log 2>&1 || \
 		{ grep -B5 -A20 -m3 'error' $(B)/host/ninja.log; exit 1; }
-	@cp $(QOBJ)/qemu-system-x86_64 $(B)/host/qemu-system-x86_64
+	@cp $(QOBJ)/qemu-system-x86_64 $(B)/host/qemu-system-x86_64.new
+	@mv $(B)/host/qemu-system-x86_64.new $(B)/host/qemu-system-x86_64
+
+# The host series' qtests (libqos), run by make check.
+host-tests: $(QOBJ)/build.ninja
+	@echo "  QTEST   $(QOBJ)/tests/qtest/qos-test"
+	@ninja -C $(QOBJ) tests/qtest/qos-test > $(B)/host/ninja-tests.log 2>&1 || \
+		{ grep -B5 -A20 -m3 'error' $(B)/host/ninja-tests.log; exit 1; }
 
 # --- selftests, tools, initramfs ---------------------------------------------
 
@@ -108,12 +116,13 @@ initramfs: $(STAMP)/linux-tree
 	@$(MAKE) --no-print-directory -C selftests O=$(abspath $(B)/selftests) \
 		KSRC=$(abspath $(LINUX))
 	@$(MAKE) --no-print-directory -C tools O=$(abspath $(B)/tools)
-	@sh tools/mkinitramfs.sh $(B)/initramfs.cpio.gz $(B)/selftests $(B)/tools
+	@sh tools/mkinitramfs.sh $(B)/initramfs.cpio.gz $(B)/selftests
 
 # --- tests and demo ----------------------------------------------------------
+# CASES=pattern: only the test cases whose name contains it.
 
-check: all
-	@sh tools/run-checks.sh $(B)
+check: all host-tests versions
+	@sh tools/run-checks.sh $(B) $(CASES)
 
 demo: all
 	@sh tools/demo.sh $(B)

@@ -67,7 +67,7 @@ export_series() {
 		die "$dest has uncommitted changes: commit them first"
 	mkdir -p "$series"
 	rm -f "$series"/*.patch
-	git -C "$dest" format-patch -q --no-signature --zero-commit \
+	git -C "$dest" -c core.abbrev=12 format-patch -q --no-signature --zero-commit \
 		--no-numbered -o "$(realpath "$series")" pristine..HEAD
 	echo "  SERIES  $(ls "$series" | grep -c '\.patch$') patches in $series"
 }

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hugeballoon selftests: the guest end of the host control channel and
+ * readers of guest-side facts.  See hb_lib.h.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "kselftest.h"
+#include "hb_lib.h"
+
+#define HB_CTL_TTY	"/dev/ttyS1"
+#define HB_LINE_MAX	4096
+
+static int ctl_fd = -1;
+
+static int ctl_open(void)
+{
+	struct termios tio;
+
+	if (ctl_fd >= 0)
+		return ctl_fd;
+	ctl_fd = open(HB_CTL_TTY, O_RDWR | O_NOCTTY);
+	if (ctl_fd < 0)
+		ksft_exit_fail_msg("%s: %s (not run by tools/hb-vm?)\n",
+				   HB_CTL_TTY, strerror(errno));
+	/* Raw: no echo, no line editing, no CR/LF games. */
+	tcgetattr(ctl_fd, &tio);
+	cfmakeraw(&tio);
+	cfsetspeed(&tio, B115200);
+	tcsetattr(ctl_fd, TCSANOW, &tio);
+	return ctl_fd;
+}
+
+/* Send one request line and read the one-line answer into @answer. */
+static bool host_request(char *answer, size_t size, const char *fmt, ...)
+{
+	char req[HB_LINE_MAX];
+	size_t len = 0;
+	va_list ap;
+	int fd = ctl_open();
+
+	va_start(ap, fmt);
+	vsnprintf(req, sizeof(req) - 1, fmt, ap);
+	va_end(ap);
+	strcat(req, "\n");
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req))
+		ksft_exit_fail_msg("write %s: %s\n", HB_CTL_TTY, strerror(errno));
+
+	while (len < size - 1) {
+		char c;
+
+		if (read(fd, &c, 1) != 1)
+			ksft_exit_fail_msg("read %s: %s\n", HB_CTL_TTY,
+					   strerror(errno));
+		if (c == '\n')
+			break;
+		answer[len++] = c;
+	}
+	answer[len] = '\0';
+	if (strncmp(answer, "ok", 2)) {
+		req[strlen(req) - 1] = '\0';
+		ksft_print_msg("host refused '%s': %s\n", req, answer);
+		return false;
+	}
+	return true;
+}
+
+bool hb_host_balloon(unsigned long size_mib, double *ms)
+{
+	char answer[HB_LINE_MAX];
+	double t;
+
+	if (!host_request(answer, sizeof(answer), "balloon %lu", size_mib) ||
+	    sscanf(answer, "ok %lf", &t) != 1)
+		return false;
+	if (ms)
+		*ms = t;
+	return true;
+}
+
+static bool host_number(long long *val, const char *fmt, const char *arg)
+{
+	char answer[HB_LINE_MAX];
+
+	if (!host_request(answer, sizeof(answer), fmt, arg))
+		return false;
+	return sscanf(answer, "ok %lld", val) == 1;
+}
+
+bool hb_host_anon_huge_kb(long long *kb)
+{
+	return host_number(kb, "anon-huge%s", "");
+}
+
+bool hb_host_hugepages_free(unsigned long page_kb, long long *free)
+{
+	char arg[32];
+
+	snprintf(arg, sizeof(arg), "%lu", page_kb);
+	return host_number(free, "hugepages-free %s", arg);
+}
+
+bool hb_host_qom_get(const char *prop, long long *val)
+{
+	return host_number(val, "qom-get %s", prop);
+}
+
+void hb_host_mark(const char *label)
+{
+	char answer[HB_LINE_MAX];
+
+	host_request(answer, sizeof(answer), "mark %s", label);
+}
+
+static long long file_value(const char *path, const char *key, char sep)
+{
+	char line[256];
+	size_t klen = strlen(key);
+	long long val = -1;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen) && line[klen] == sep) {
+			val = strtoll(line + klen + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return val;
+}
+
+long long hb_meminfo_kb(const char *key)
+{
+	return file_value("/proc/meminfo", key, ':');
+}
+
+long long hb_vmstat(const char *key)
+{
+	return file_value("/proc/vmstat", key, ' ');
+}
+
+const char *hb_balloon_dev(void)
+{
+	static char path[320];
+	const char *drv = "/sys/bus/virtio/drivers/virtio_balloon";
+	struct dirent *de;
+	DIR *d = opendir(drv);
+
+	if (!d)
+		return NULL;
+	path[0] = '\0';
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "virtio", 6)) {
+			snprintf(path, sizeof(path), "%s/%s", drv, de->d_name);
+			break;
+		}
+	closedir(d);
+	return path[0] ? path : NULL;
+}
+
+bool hb_balloon_has_feature(unsigned int bit)
+{
+	char path[352], features[129] = "";
+	const char *dev = hb_balloon_dev();
+	FILE *f;
+
+	if (!dev)
+		return false;
+	snprintf(path, sizeof(path), "%s/features", dev);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (!fgets(features, sizeof(features), f))
+		features[0] = '\0';
+	fclose(f);
+	return strlen(features) > bit && features[bit] == '1';
+}
+
+bool hb_huge_mode(void)
+{
+	bool huge = hb_balloon_has_feature(HB_F_HOST_PAGE_ORDER);
+	const char *want = getenv("HB_MODE");
+
+	if (!hb_balloon_dev())
+		ksft_exit_fail_msg("no device bound to virtio_balloon\n");
+	if (want && strcmp(want, huge ? "huge" : "stock"))
+		ksft_exit_fail_msg("asked for the %s balloon, but the host page order was %snegotiated\n",
+				   want, huge ? "" : "not ");
+	return huge;
+}
+
+/* xorshift: cheap, and any lost or moved page shows up as a mismatch. */
+static unsigned long pattern(unsigned long word, unsigned long seed)
+{
+	unsigned long x = (word + 1) * 0x9e3779b97f4a7c15UL ^ seed;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return x;
+}
+
+void hb_fill(void *mem, unsigned long len, unsigned long seed)
+{
+	unsigned long *w = mem, i;
+
+	for (i = 0; i < len / sizeof(*w); i++)
+		w[i] = pattern(i, seed);
+}
+
+unsigned long hb_check(const void *mem, unsigned long len, unsigned long seed)
+{
+	const unsigned long *w = mem;
+	unsigned long i, bad = 0;
+
+	for (i = 0; i < len / sizeof(*w); i++)
+		bad += w[i] != pattern(i, seed);
+	return bad;
+}

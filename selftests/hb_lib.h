@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * hugeballoon selftests: what the guest can learn about itself and what
+ * it must ask the host (tools/hb-host.c) over the control serial port.
+ */
+#ifndef HB_LIB_H
+#define HB_LIB_H
+
+#include <stdbool.h>
+
+#define MIB	(1024UL * 1024)
+#define KIB	1024UL
+
+/* Bit of VIRTIO_BALLOON_F_HOST_PAGE_ORDER, from the series' uapi header. */
+#define HB_F_HOST_PAGE_ORDER	7
+
+/* Host requests; each returns false and prints a TAP diagnostic on error. */
+/* Make the balloon hold @size_mib; @ms: QMP command to target reached. */
+bool hb_host_balloon(unsigned long size_mib, double *ms);
+bool hb_host_anon_huge_kb(long long *kb);
+bool hb_host_hugepages_free(unsigned long page_kb, long long *free);
+bool hb_host_qom_get(const char *prop, long long *val);
+void hb_host_mark(const char *label);
+
+/* Guest facts; -1 when absent. */
+long long hb_meminfo_kb(const char *key);
+long long hb_vmstat(const char *key);
+/* sysfs path of the bound balloon device, or NULL when there is none. */
+const char *hb_balloon_dev(void);
+/* Whether feature @bit was negotiated by the balloon driver. */
+bool hb_balloon_has_feature(unsigned int bit);
+/*
+ * Whether the host page order was negotiated; exits with a failure when
+ * that is not what the runner asked for (HB_MODE=huge or stock).
+ */
+bool hb_huge_mode(void);
+
+/* A region filled with a pattern derived from @seed, and its check. */
+void hb_fill(void *mem, unsigned long len, unsigned long seed);
+unsigned long hb_check(const void *mem, unsigned long len, unsigned long seed);
+
+#endif

@@ -1,0 +1,80 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check: host-side unit tests, then every in-guest selftest through
+# tools/hb-vm, as one TAP stream, closing with "N passed, N failed,
+# N skipped".  Exit status 1 when anything failed.
+#
+#   run-checks.sh BUILD-DIR [CASE-PATTERN]
+set -u
+build=$1 pattern=${2:-}
+top=$(cd "$(dirname "$0")/.." && pwd)
+export HB_BUILD=$build
+passed=0 failed=0 skipped=0 n=0
+
+# Re-number one test's TAP into the stream, tallying its results.
+collect() {
+	case_name=$1 status=$2 out=$3
+	results=0
+	while IFS= read -r line; do
+		case $line in
+		"ok "*"# SKIP"*|"not ok "*"# SKIP"*)
+			skipped=$((skipped + 1)) ;;
+		"ok "*)
+			passed=$((passed + 1)) ;;
+		"not ok "*)
+			failed=$((failed + 1)) ;;
+		*)
+			echo "# $line"
+			continue ;;
+		esac
+		results=$((results + 1))
+		n=$((n + 1))
+		echo "$line" | sed "s|^\(not \)\{0,1\}ok [0-9]* |\1ok $n $case_name: |"
+	done < "$out"
+	# A status the TAP does not explain is a result of its own.
+	if [ "$status" -eq 4 ] && [ "$results" -eq 0 ]; then
+		n=$((n + 1)) skipped=$((skipped + 1))
+		echo "ok $n $case_name # SKIP $(tail -n 1 "$out.err" | sed 's/^hb-vm: SKIP: //')"
+	elif [ "$status" -ne 0 ] && [ "$status" -ne 4 ]; then
+		n=$((n + 1)) failed=$((failed + 1))
+		echo "not ok $n $case_name: exit status $status"
+		sed 's/^/# /' "$out.err"
+	fi
+}
+
+run_case() {
+	case_name=$1
+	shift
+	case $case_name in *$pattern*) ;; *) return ;; esac
+	echo "# ---- $case_name: $*" >&2
+	out=$(mktemp)
+	start=$(date +%s)
+	"$@" > "$out" 2> "$out.err"
+	status=$?
+	echo "# $case_name: $(($(date +%s) - start)) s" >> "$out"
+	collect "$case_name" "$status" "$out"
+	rm -f "$out" "$out.err"
+}
+
+vm() { "$top/tools/hb-vm" "$@"; }
+huge=page-order=host
+
+echo "TAP version 13"
+# Host side: the protocol the two series share, QEMU's device on its own.
+for t in "$top"/tools/tests/*.sh; do
+	run_case "host/$(basename "$t" .sh)" sh "$t" "$build"
+done
+
+# The stock 4 KiB balloon and the host page order, side by side.
+run_case stock/basic vm balloon_basic 256
+run_case huge/basic vm -o $huge balloon_basic 256
+run_case stock/thp-scenario vm balloon_thp 800 400 32
+run_case huge/thp-scenario vm -o $huge balloon_thp 800 400 32
+run_case stock/hugetlb-2M vm -b hugetlb-2M balloon_hugetlb 400 2048
+run_case huge/hugetlb-2M vm -b hugetlb-2M -o $huge balloon_hugetlb 400 2048
+run_case huge/hugetlb-1G vm -m 1024 -d 1:1024 -b hugetlb-1G -o $huge balloon_hugetlb 1024 1048576
+
+echo "1..$n"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
