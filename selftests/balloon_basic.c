@@ -48,9 +48,10 @@ int main(int argc, char **argv)
 	} else {
 		total1 = hb_meminfo_kb("MemTotal");
 		free1 = hb_meminfo_kb("MemFree");
+		/* The guest's own use of memory grows meanwhile: allow 5 %. */
 		ksft_print_msg("deflate: %.1f ms; MemTotal %lld kB, MemFree %lld kB\n",
 			       ms, total1, free1);
-		ksft_test_result(total1 == total0 && free1 >= free0 * 98 / 100,
+		ksft_test_result(total1 == total0 && free1 >= free0 * 95 / 100,
 				 "deflate restores MemTotal and MemFree\n");
 	}
 

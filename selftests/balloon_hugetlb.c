@@ -17,8 +17,11 @@
 #include "kselftest.h"
 #include "hb_lib.h"
 
-/* Guest memory left alone when the test touches "all" free memory. */
-#define SPARE_KB	(48 * 1024)
+/*
+ * Guest memory left alone when the test touches "all" free memory: page
+ * tables and watermarks grow with the guest.
+ */
+#define SPARE_KB(free_kb)	(64 * 1024 + (free_kb) / 16)
 
 static long long host_free(unsigned long page_kb)
 {
@@ -60,7 +63,7 @@ int main(int argc, char **argv)
 	if (!hb_host_balloon(0, NULL))
 		ksft_exit_fail_msg("deflate failed\n");
 	/* Use (nearly) all guest memory, so the guest takes its pages back. */
-	len = (hb_meminfo_kb("MemFree") - SPARE_KB) * KIB;
+	len = (hb_meminfo_kb("MemFree") - SPARE_KB(hb_meminfo_kb("MemFree"))) * KIB;
 	mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (mem == MAP_FAILED)

@@ -10,7 +10,7 @@ set -u
 build=$1 pattern=${2:-}
 top=$(cd "$(dirname "$0")/.." && pwd)
 export HB_BUILD=$build
-passed=0 failed=0 skipped=0 n=0
+passed=0 failed=0 skipped=0 n=0 last_inflate_ms=
 
 # Re-number one test's TAP into the stream, tallying its results.
 collect() {
@@ -54,6 +54,7 @@ run_case() {
 	status=$?
 	echo "# $case_name: $(($(date +%s) - start)) s" >> "$out"
 	collect "$case_name" "$status" "$out"
+	last_inflate_ms=$(sed -n 's/^# DEMO .*inflate_ms=\([0-9.]*\).*/\1/p' "$out")
 	rm -f "$out" "$out.err"
 }
 
@@ -73,6 +74,13 @@ run_case stock/thp-scenario vm balloon_thp 800 400 32
 run_case huge/thp-scenario vm -o $huge balloon_thp 800 400 32
 run_case stock/hugetlb-2M vm -b hugetlb-2M balloon_hugetlb 400 2048
 run_case huge/hugetlb-2M vm -b hugetlb-2M -o $huge balloon_hugetlb 400 2048
+# No huge block to be had: fallback to 4 KiB, as fast as the stock balloon.
+run_case stock/fallback vm balloon_fallback 300
+run_case huge/fallback vm -o $huge balloon_fallback 300 "${last_inflate_ms:-0}"
+run_case huge/bogus-order-0 vm -o $huge,x-host-page-order-raw=0 balloon_bogus_order 128
+run_case huge/bogus-order-31 vm -o $huge,x-host-page-order-raw=31 balloon_bogus_order 128
+run_case stock/integrity vm balloon_integrity 256 400 4
+run_case huge/integrity vm -o $huge balloon_integrity 256 400 4
 run_case huge/hugetlb-1G vm -m 1024 -d 1:1024 -b hugetlb-1G -o $huge balloon_hugetlb 1024 1048576
 
 echo "1..$n"
