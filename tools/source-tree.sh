@@ -18,7 +18,7 @@ git_quiet() {
 }
 
 create() {
-	kind=$1 dest=$2 series=$3 dl=${4:-}
+	kind=$1 dest=$2 series=$(realpath "$3") dl=${4:-}
 
 	rm -rf "$dest"
 	mkdir -p "$dest"
