@@ -16,6 +16,9 @@ QOBJ      := $(B)/host/obj
 JOBS      ?= $(shell nproc)
 
 export CCACHE_DIR ?= $(HOME)/.cache/hugeballoon-ccache
+# Paths relative to the checkout, so that another clone hits the cache.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
 # Fixed build stamps keep ccache hits and the outputs reproducible.
 export KBUILD_BUILD_TIMESTAMP := 1970-01-01
 export KBUILD_BUILD_USER := hugeballoon
