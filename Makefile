@@ -45,12 +45,12 @@ versions:
 # series; "make *-patches" writes the series back and marks the tree as its
 # source, so commits made in the tree are never thrown away by a build.
 
-$(STAMP)/linux-tree: $(GUEST_PATCHES) tools/source-tree.sh
+$(STAMP)/linux-tree: $(GUEST_PATCHES)
 	@mkdir -p $(STAMP)
 	@sh tools/source-tree.sh create linux $(LINUX) guest/patches
 	@touch $@
 
-$(STAMP)/qemu-tree: $(HOST_PATCHES) tools/source-tree.sh
+$(STAMP)/qemu-tree: $(HOST_PATCHES)
 	@mkdir -p $(STAMP)
 	@sh tools/source-tree.sh create qemu $(QEMU) host/patches $(DL)
 	@touch $@

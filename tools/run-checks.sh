@@ -81,6 +81,18 @@ run_case huge/bogus-order-0 vm -o $huge,x-host-page-order-raw=0 balloon_bogus_or
 run_case huge/bogus-order-31 vm -o $huge,x-host-page-order-raw=31 balloon_bogus_order 128
 run_case stock/integrity vm balloon_integrity 256 400 4
 run_case huge/integrity vm -o $huge balloon_integrity 256 400 4
+# Huge balloon pages stay movable: offline/online, compaction, split, CMA.
+run_case huge/movable-offline vm -m 1024 -d 2:512 -o $huge balloon_movable offline 600 3
+run_case huge/movable-compact vm -m 1024 -d 2:512 -o $huge balloon_movable compact 600 3
+run_case huge/movable-split vm -m 512 -d 1:512 -o $huge balloon_movable split 256
+run_case huge/movable-cma vm -m 1024 -a cma=128M -o $huge balloon_movable cma 760
+# Free page reporting at the host order, and the balloon across NUMA nodes.
+run_case stock/report-thp vm -o free-page-reporting=on balloon_report_thp
+run_case huge/report-thp vm -o $huge,free-page-reporting=on balloon_report_thp
+run_case huge/report-hugetlb-2M vm -b hugetlb-2M -o $huge,free-page-reporting=on balloon_report_hugetlb
+run_case huge/report-hugetlb-1G vm -m 1024 -d 1:1024 -b hugetlb-1G -o $huge,free-page-reporting=on balloon_report_hugetlb 600 1048576
+run_case stock/numa vm -n 2 balloon_numa
+run_case huge/numa vm -n 2 -o $huge balloon_numa
 run_case huge/hugetlb-1G vm -m 1024 -d 1:1024 -b hugetlb-1G -o $huge balloon_hugetlb 1024 1048576
 
 echo "1..$n"

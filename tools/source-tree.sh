@@ -20,6 +20,13 @@ git_quiet() {
 create() {
 	kind=$1 dest=$2 series=$(realpath "$3") dl=${4:-}
 
+	# Commits made in an old tree are kept in a bundle, never thrown away.
+	if [ -d "$dest/.git" ] &&
+	   [ -n "$(git -C "$dest" rev-list --all --not pristine 2>/dev/null)" ]; then
+		bundle=$dest-$(date +%Y%m%d-%H%M%S).bundle
+		git -C "$dest" bundle create -q "$(realpath -m "$bundle")" --all --not pristine
+		echo "  SAVED   commits of the old tree in $bundle"
+	fi
 	rm -rf "$dest"
 	mkdir -p "$dest"
 	case $kind in
