@@ -29,30 +29,6 @@
 #define FALLBACK_SLACK_PERCENT	25
 /* One compaction pass over a 1 GiB guest under TCG, measured: 20-200 ms. */
 #define COMPACTION_PASS_MS	250
-#define SYSCTL_UNEVICTABLE	"/proc/sys/vm/compact_unevictable_allowed"
-
-static int sysctl_read(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	int v = -1;
-
-	if (f) {
-		if (fscanf(f, "%d", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
-}
-
-static bool sysctl_write(const char *path, int v)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f)
-		return false;
-	fprintf(f, "%d\n", v);
-	return !fclose(f);
-}
 
 /* Free blocks of at least 2 MiB, in 2 MiB units, from /proc/buddyinfo. */
 static long long free_huge_blocks(void)
@@ -98,9 +74,9 @@ int main(int argc, char **argv)
 	ksft_print_header();
 	ksft_set_plan(3);
 
-	unevictable = sysctl_read(SYSCTL_UNEVICTABLE);
-	if (unevictable < 0 || !sysctl_write(SYSCTL_UNEVICTABLE, 0))
-		ksft_exit_skip("%s not writable\n", SYSCTL_UNEVICTABLE);
+	unevictable = hb_read_knob(HB_UNEVICTABLE_KNOB);
+	if (unevictable < 0 || !hb_write_knob(HB_UNEVICTABLE_KNOB, 0))
+		ksft_exit_skip("%s not writable\n", HB_UNEVICTABLE_KNOB);
 
 	len = (hb_meminfo_kb("MemFree") - SPARE_KB) * KIB;
 	mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -147,7 +123,7 @@ int main(int argc, char **argv)
 		ksft_test_result_skip("%s: no stock time to compare with\n", mode);
 
 	hb_host_balloon(0, NULL);
-	sysctl_write(SYSCTL_UNEVICTABLE, unevictable);
+	hb_write_knob(HB_UNEVICTABLE_KNOB, unevictable);
 	printf("# DEMO mode=%s inflate_ms=%.1f\n", mode, ms);
 	ksft_finished();
 }

@@ -43,7 +43,6 @@
 #define OFFLINE_TIMEOUT_S	30
 /* Left unlocked by the split test so that the guest keeps running. */
 #define SPARE_KB		(24 * 1024)
-#define SYSCTL_UNEVICTABLE	"/proc/sys/vm/compact_unevictable_allowed"
 /* fs/proc/page.c, include/uapi/linux/kernel-page-flags.h */
 #define KPF_COMPOUND_HEAD	15
 #define KPF_OFFLINE		23
@@ -190,21 +189,6 @@ static long balloon_heads_in_block(int id, unsigned long nr_pages)
 	return n;
 }
 
-static int sysctl_read(const char *path)
-{
-	char buf[32];
-
-	return read_str(path, buf, sizeof(buf)) ? atoi(buf) : -1;
-}
-
-static bool sysctl_write(const char *path, int v)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%d\n", v);
-	return write_str(path, buf);
-}
-
 /* Inflate @mib, most of it in host pages; false (reported) otherwise. */
 static bool inflate(unsigned long mib)
 {
@@ -326,9 +310,9 @@ static void test_split(unsigned long mib)
 	n = movable_blocks(ids);
 	if (!n || !nr_pages)
 		ksft_exit_skip("no online movable memory block (hb-vm -d)\n");
-	unevictable = sysctl_read(SYSCTL_UNEVICTABLE);
-	if (unevictable < 0 || !sysctl_write(SYSCTL_UNEVICTABLE, 0))
-		ksft_exit_skip("%s not writable\n", SYSCTL_UNEVICTABLE);
+	unevictable = hb_read_knob(HB_UNEVICTABLE_KNOB);
+	if (unevictable < 0 || !hb_write_knob(HB_UNEVICTABLE_KNOB, 0))
+		ksft_exit_skip("%s not writable\n", HB_UNEVICTABLE_KNOB);
 	ksft_set_plan(5);
 	data = malloc(DATA_MIB * MIB);
 	if (!data)
@@ -380,7 +364,7 @@ static void test_split(unsigned long mib)
 		block_online(best);
 	munmap(fill, len);
 	check_data(data, "after the split");
-	sysctl_write(SYSCTL_UNEVICTABLE, unevictable);
+	hb_write_knob(HB_UNEVICTABLE_KNOB, unevictable);
 }
 
 #define CMA_DEBUGFS		"/sys/kernel/debug/cma"

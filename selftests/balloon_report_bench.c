@@ -25,7 +25,6 @@
 #include "kselftest.h"
 #include "hb_lib.h"
 
-#define ORDER_KNOB	"/sys/module/page_reporting/parameters/page_reporting_order"
 /* Bit of VIRTIO_BALLOON_F_REPORTING in the virtio balloon uapi header. */
 #define HB_F_REPORTING	5
 /* x86: MAX_ORDER, which page reporting never reaches, and pageblock_order. */
@@ -35,30 +34,6 @@
 
 static unsigned long chunk;
 static int stop;
-
-static long read_order(void)
-{
-	long order = -1;
-	FILE *f = fopen(ORDER_KNOB, "r");
-
-	if (f) {
-		if (fscanf(f, "%ld", &order) != 1)
-			order = -1;
-		fclose(f);
-	}
-	return order;
-}
-
-static bool write_order(long order)
-{
-	FILE *f = fopen(ORDER_KNOB, "w");
-	bool ok;
-
-	if (!f)
-		return false;
-	ok = fprintf(f, "%ld\n", order) > 0;
-	return !fclose(f) && ok;
-}
 
 static void *fault_loop(void *arg)
 {
@@ -116,9 +91,9 @@ int main(int argc, char **argv)
 	ksft_print_header();
 	if (!hb_balloon_has_feature(HB_F_REPORTING))
 		ksft_exit_skip("free page reporting not negotiated: run with -o free-page-reporting=on\n");
-	saved = read_order();
+	saved = hb_read_knob(HB_REPORTING_ORDER_KNOB);
 	if (saved < 0)
-		ksft_exit_skip("no %s\n", ORDER_KNOB);
+		ksft_exit_skip("no %s\n", HB_REPORTING_ORDER_KNOB);
 	settings[0] = ORDER_OFF;
 	settings[1] = saved;
 	settings[2] = PAGEBLOCK_ORDER;
@@ -130,9 +105,9 @@ int main(int argc, char **argv)
 	/* The first run faults guest memory in on the host: not a setting. */
 	run(threads, 2);
 	for (i = 0; i < 3; i++) {
-		if (!write_order(settings[i])) {
+		if (!hb_write_knob(HB_REPORTING_ORDER_KNOB, settings[i])) {
 			ksft_test_result_skip("%s: cannot write %s\n",
-					      names[i], ORDER_KNOB);
+					      names[i], HB_REPORTING_ORDER_KNOB);
 			continue;
 		}
 		if (!hb_host_anon_huge_kb(&host0))
@@ -146,7 +121,7 @@ int main(int argc, char **argv)
 				 names[i], settings[i], rate[i]);
 	}
 
-	if (!write_order(saved))
+	if (!hb_write_knob(HB_REPORTING_ORDER_KNOB, saved))
 		ksft_print_msg("could not restore page_reporting_order %ld\n",
 			       saved);
 	printf("# BENCH threads=%d off=%.0f driver=%.0f pageblock=%.0f driver_order=%ld\n",

@@ -34,7 +34,6 @@
 #define GIGANTIC_PAGE_KB	1048576UL
 /* x86 MAX_ORDER: page_reporting_order before any device registers. */
 #define ORDER_UNREGISTERED	11
-#define ORDER_KNOB	"/sys/module/page_reporting/parameters/page_reporting_order"
 /* Reporting runs 2 s after frees and takes a part of each list a run. */
 #define REPORT_WAIT_S		40
 /* The part of the touched memory that must go back to the host pool. */
@@ -67,19 +66,6 @@ static long long wait_settled(int *waited)
 	return n;
 }
 
-static long long reporting_order(void)
-{
-	long long order = -1;
-	FILE *f = fopen(ORDER_KNOB, "r");
-
-	if (f) {
-		if (fscanf(f, "%lld", &order) != 1)
-			order = -1;
-		fclose(f);
-	}
-	return order;
-}
-
 int main(int argc, char **argv)
 {
 	unsigned long touch = (argc > 1 ? strtoul(argv[1], NULL, 0) : 600) * MIB;
@@ -101,9 +87,9 @@ int main(int argc, char **argv)
 		if (!huge)
 			ksft_test_result_skip("stock: no host page order\n");
 		else
-			ksft_test_result(reporting_order() == ORDER_UNREGISTERED,
+			ksft_test_result(hb_read_knob(HB_REPORTING_ORDER_KNOB) == ORDER_UNREGISTERED,
 					 "%s: no free page reporting with 1 GiB host pages (page_reporting_order %lld)\n",
-					 mode, reporting_order());
+					 mode, hb_read_knob(HB_REPORTING_ORDER_KNOB));
 		ksft_finished();
 	}
 	if (page_kb != HOST_PAGE_KB)

@@ -42,20 +42,6 @@ static long long host_ahp(void)
 	return kb;
 }
 
-static long long reporting_order(void)
-{
-	const char *path = "/sys/module/page_reporting/parameters/page_reporting_order";
-	long long order = -1;
-	FILE *f = fopen(path, "r");
-
-	if (f) {
-		if (fscanf(f, "%lld", &order) != 1)
-			order = -1;
-		fclose(f);
-	}
-	return order;
-}
-
 /* Wait until host AnonHugePages is at most @want kB; return the last value. */
 static long long wait_host_ahp_below(long long want, int *waited)
 {
@@ -100,7 +86,7 @@ int main(int argc, char **argv)
 		ksft_exit_skip("free page reporting not negotiated: run with -o free-page-reporting=on\n");
 	ksft_set_plan(5);
 
-	order = reporting_order();
+	order = hb_read_knob(HB_REPORTING_ORDER_KNOB);
 	ksft_print_msg("%s balloon, page_reporting_order %lld, touch %lu MiB\n",
 		       mode, order, touch / MIB);
 	if (huge)

@@ -137,6 +137,30 @@ static long long file_value(const char *path, const char *key, char sep)
 	return val;
 }
 
+long long hb_read_knob(const char *path)
+{
+	long long val = -1;
+	FILE *f = fopen(path, "r");
+
+	if (f) {
+		if (fscanf(f, "%lld", &val) != 1)
+			val = -1;
+		fclose(f);
+	}
+	return val;
+}
+
+bool hb_write_knob(const char *path, long long val)
+{
+	FILE *f = fopen(path, "w");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fprintf(f, "%lld\n", val) > 0;
+	return !fclose(f) && ok;
+}
+
 long long hb_meminfo_kb(const char *key)
 {
 	return file_value("/proc/meminfo", key, ':');

@@ -22,6 +22,13 @@ bool hb_host_hugepages_free(unsigned long page_kb, long long *free);
 bool hb_host_qom_get(const char *prop, long long *val);
 void hb_host_mark(const char *label);
 
+/* A number in a sysfs or procfs file, -1 if unreadable; and writing one. */
+long long hb_read_knob(const char *path);
+bool hb_write_knob(const char *path, long long val);
+#define HB_REPORTING_ORDER_KNOB \
+	"/sys/module/page_reporting/parameters/page_reporting_order"
+#define HB_UNEVICTABLE_KNOB	"/proc/sys/vm/compact_unevictable_allowed"
+
 /* Guest facts; -1 when absent. */
 long long hb_meminfo_kb(const char *key);
 long long hb_vmstat(const char *key);
