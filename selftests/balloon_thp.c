@@ -105,6 +105,10 @@ int main(int argc, char **argv)
 	free_even_pages(mem, touch);
 
 	huge0 = hb_vmstat("balloon_huge_inflate");
+	ksft_print_msg("before: compact_migrate_scanned %lld compact_isolated %lld compact_free_scanned %lld\n",
+		       hb_vmstat("compact_migrate_scanned"),
+		       hb_vmstat("compact_isolated"),
+		       hb_vmstat("compact_free_scanned"));
 	guest0 = hb_meminfo_kb("AnonHugePages");
 	hb_host_mark("inflate");
 	host0 = host_ahp();
@@ -114,6 +118,10 @@ int main(int argc, char **argv)
 	host1 = host_ahp();
 	guest1 = hb_meminfo_kb("AnonHugePages");
 	huge1 = hb_vmstat("balloon_huge_inflate");
+	ksft_print_msg("after: compact_migrate_scanned %lld compact_isolated %lld compact_free_scanned %lld\n",
+		       hb_vmstat("compact_migrate_scanned"),
+		       hb_vmstat("compact_isolated"),
+		       hb_vmstat("compact_free_scanned"));
 
 	want = host0 - (long long)inflate_mib * 1024;
 	ksft_print_msg("host AnonHugePages %lld -> %lld kB (before - inflated = %lld kB)\n",
