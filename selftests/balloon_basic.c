@@ -36,9 +36,9 @@ int main(int argc, char **argv)
 		free1 = hb_meminfo_kb("MemFree");
 		ksft_print_msg("inflate %lu MiB: %.1f ms; MemTotal %lld -> %lld kB, MemFree %lld -> %lld kB\n",
 			       mib, ms, total0, total1, free0, free1);
-		/* MemFree moves with the rest of the guest: allow 2 %. */
+		/* MemFree moves with the rest of the guest: allow 5 %. */
 		ksft_test_result(total0 - total1 == want_kb &&
-				 free0 - free1 >= want_kb * 98 / 100,
+				 free0 - free1 >= want_kb * 95 / 100,
 				 "inflate to %lu MiB lowers MemTotal and MemFree by it\n",
 				 mib);
 	}
