@@ -4,7 +4,9 @@
  * readers of guest-side facts.  See hb_lib.h.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,9 @@
 
 #define HB_CTL_TTY	"/dev/ttyS1"
 #define HB_LINE_MAX	4096
+#define MEMORY_SYSFS	"/sys/devices/system/memory"
+/* An offline that cannot finish is interrupted, and fails. */
+#define OFFLINE_TIMEOUT_S	30
 
 static int ctl_fd = -1;
 
@@ -248,4 +253,95 @@ unsigned long hb_check(const void *mem, unsigned long len, unsigned long seed)
 	for (i = 0; i < len / sizeof(*w); i++)
 		bad += w[i] != pattern(i, seed);
 	return bad;
+}
+
+bool hb_write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val);
+}
+
+bool hb_read_str(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return false;
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return true;
+}
+
+int hb_movable_blocks(int *ids, int max)
+{
+	char path[512], buf[128];
+	struct dirent *d;
+	DIR *dir = opendir(MEMORY_SYSFS);
+	int n = 0, id;
+
+	if (!dir)
+		return 0;
+	while ((d = readdir(dir)) && n < max) {
+		if (sscanf(d->d_name, "memory%d", &id) != 1)
+			continue;
+		snprintf(path, sizeof(path), MEMORY_SYSFS "/%s/state", d->d_name);
+		if (!hb_read_str(path, buf, sizeof(buf)) || strcmp(buf, "online"))
+			continue;
+		snprintf(path, sizeof(path), MEMORY_SYSFS "/%s/valid_zones",
+			 d->d_name);
+		if (!hb_read_str(path, buf, sizeof(buf)) ||
+		    strncmp(buf, "Movable", 7))
+			continue;
+		ids[n++] = id;
+	}
+	closedir(dir);
+	return n;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+bool hb_block_offline(int id)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
+	char path[128];
+	bool ok;
+
+	sigaction(SIGALRM, &sa, NULL);
+	snprintf(path, sizeof(path), MEMORY_SYSFS "/memory%d/state", id);
+	alarm(OFFLINE_TIMEOUT_S);
+	ok = hb_write_str(path, "offline");
+	alarm(0);
+	if (!ok) {
+		ksft_print_msg("offline memory%d: %s\n", id, strerror(errno));
+		fflush(stdout);
+		/* What held the offline up: migration failures, free blocks. */
+		if (system("dmesg | tail -n 20 | sed 's/^/# /'; sed 's/^/# /' /proc/buddyinfo"))
+			ksft_print_msg("no dmesg\n");
+	}
+	return ok;
+}
+
+bool hb_block_online_movable(int id)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), MEMORY_SYSFS "/memory%d/state", id);
+	if (hb_write_str(path, "online_movable"))
+		return true;
+	ksft_print_msg("online memory%d: %s\n", id, strerror(errno));
+	return false;
 }

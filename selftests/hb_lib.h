@@ -7,6 +7,7 @@
 #define HB_LIB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #define MIB	(1024UL * 1024)
 #define KIB	1024UL
@@ -45,5 +46,18 @@ bool hb_huge_mode(void);
 /* A region filled with a pattern derived from @seed, and its check. */
 void hb_fill(void *mem, unsigned long len, unsigned long seed);
 unsigned long hb_check(const void *mem, unsigned long len, unsigned long seed);
+
+/* A sysfs or procfs file as a string, without its newline. */
+bool hb_read_str(const char *path, char *buf, size_t size);
+bool hb_write_str(const char *path, const char *val);
+
+/*
+ * Memory blocks: the ids of the online blocks in ZONE_MOVABLE (at most
+ * @max), and taking one offline (given up on after 30 s, with the kernel
+ * log of why) or online into ZONE_MOVABLE again.
+ */
+int hb_movable_blocks(int *ids, int max);
+bool hb_block_offline(int id);
+bool hb_block_online_movable(int id);
 
 #endif

@@ -90,6 +90,7 @@ run_case huge/movable-cma vm -m 1024 -a cma=128M -o $huge balloon_movable cma 76
 run_case stock/report-thp vm -o free-page-reporting=on balloon_report_thp
 run_case huge/report-thp vm -o $huge,free-page-reporting=on balloon_report_thp
 run_case huge/report-hugetlb-2M vm -b hugetlb-2M -o $huge,free-page-reporting=on balloon_report_hugetlb
+run_case stock/report-hugetlb-1G vm -m 1024 -d 1:1024 -b hugetlb-1G -o free-page-reporting=on balloon_report_hugetlb 600 1048576
 run_case huge/report-hugetlb-1G vm -m 1024 -d 1:1024 -b hugetlb-1G -o $huge,free-page-reporting=on balloon_report_hugetlb 600 1048576
 run_case stock/numa vm -n 2 balloon_numa
 run_case huge/numa vm -n 2 -o $huge balloon_numa
