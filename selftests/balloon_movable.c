@@ -4,18 +4,27 @@
  * (the host told of every move, the balloon's size unchanged), ordinary
  * compaction leaves them whole, and when no free host page is left to
  * move them to, offlining splits them into 4 KiB balloon pages instead of
- * failing.  Data the guest holds survives all of it.
+ * failing.  alloc_contig_range() takes them out of a CMA area as often as
+ * it takes out the stock balloon's 4 KiB pages.  Data the guest holds
+ * survives all of it.
  *
  * Usage: balloon_movable offline MIB ROUNDS   offline/online every movable
  *                                             memory block ROUNDS times
  *        balloon_movable compact MIB ROUNDS   compact_memory ROUNDS times
  *        balloon_movable split MIB            offline a block holding host
  *                                             pages with none free elsewhere
- *        balloon_movable cma MIB              allocate the whole CMA area
+ *        balloon_movable cma MIB [TRIES [STOCK]]
+ *                                             allocate the whole CMA area
  *                                             (hb-vm -a cma=SIZE) through
- *                                             debugfs
+ *                                             debugfs, TRIES times (3)
+ *        balloon_movable gigantic MIB [TRIES [STOCK]]
+ *                                             allocate 1 GiB hugetlb pages
+ *                                             from hugetlb_cma= (hb-vm -c
+ *                                             qemu64,+pdpe1gb), TRIES times
  * MIB: the balloon size; the guest needs movable memory (hb-vm -d) for
- * offline and split.
+ * offline and split.  cma and gigantic also run with the stock balloon;
+ * STOCK: its "N/TRIES" allocations that succeeded, which the page-order
+ * balloon must match.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -27,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include "kselftest.h"
@@ -45,7 +55,11 @@
 #define SPARE_KB		(24 * 1024)
 /* fs/proc/page.c, include/uapi/linux/kernel-page-flags.h */
 #define KPF_COMPOUND_HEAD	15
+#define KPF_COMPOUND_TAIL	16
 #define KPF_OFFLINE		23
+
+/* The host page order was negotiated: the page-order balloon. */
+static bool huge;
 
 struct balloon_state {
 	long long host_huge;	/* host: huge pages inflated - deflated */
@@ -130,6 +144,14 @@ static int movable_blocks(int *ids)
 	return n;
 }
 
+/* What held a migration up: its failures in dmesg, free blocks. */
+static void dump_why(void)
+{
+	fflush(stdout);
+	if (system("dmesg | tail -n 20 | sed 's/^/# /'; sed 's/^/# /' /proc/buddyinfo"))
+		ksft_print_msg("no dmesg\n");
+}
+
 static void on_alarm(int sig)
 {
 	(void)sig;
@@ -149,10 +171,7 @@ static bool block_offline(int id)
 	alarm(0);
 	if (!ok) {
 		ksft_print_msg("offline memory%d: %s\n", id, strerror(errno));
-		fflush(stdout);
-		/* What held the offline up: migration failures, free blocks. */
-		if (system("dmesg | tail -n 20 | sed 's/^/# /'; sed 's/^/# /' /proc/buddyinfo"))
-			ksft_print_msg("no dmesg\n");
+		dump_why();
 	}
 	return ok;
 }
@@ -168,42 +187,78 @@ static bool block_online(int id)
 	return false;
 }
 
-/* Host pages in the balloon (offline compound heads) in memory block @id. */
-static long balloon_heads_in_block(int id, unsigned long nr_pages)
+/* Balloon memory in a pfn range: host pages and 4 KiB pages. */
+struct balloon_range {
+	long host, small;
+};
+
+/* Count the balloon's pages (PageOffline) in [@start, @start + @nr) pfns. */
+static bool balloon_in_range(unsigned long start, unsigned long nr,
+			     struct balloon_range *r)
 {
-	unsigned long pfn, start = (unsigned long)id * nr_pages;
-	uint64_t flags;
-	long n = 0;
+	uint64_t flags[4096];
+	unsigned long pfn, i, n;
+	ssize_t got;
 	int fd = open("/proc/kpageflags", O_RDONLY);
 
+	r->host = r->small = 0;
 	if (fd < 0)
-		return -1;
-	for (pfn = start; pfn < start + nr_pages; pfn += 1UL << HUGE_ORDER) {
-		if (pread(fd, &flags, sizeof(flags), pfn * sizeof(flags)) !=
-		    sizeof(flags))
+		return false;
+	for (pfn = start; pfn < start + nr; pfn += n) {
+		n = start + nr - pfn < 4096 ? start + nr - pfn : 4096;
+		got = pread(fd, flags, n * sizeof(*flags), pfn * sizeof(*flags));
+		if (got <= 0)
 			break;
-		if ((flags >> KPF_COMPOUND_HEAD & 1) && (flags >> KPF_OFFLINE & 1))
-			n++;
+		n = got / sizeof(*flags);
+		for (i = 0; i < n; i++) {
+			/* The page-order balloon marks tails offline too. */
+			if (!(flags[i] >> KPF_OFFLINE & 1) ||
+			    flags[i] >> KPF_COMPOUND_TAIL & 1)
+				continue;
+			if (flags[i] >> KPF_COMPOUND_HEAD & 1)
+				r->host++;
+			else
+				r->small++;
+		}
 	}
 	close(fd);
-	return n;
+	return pfn >= start + nr;
 }
 
-/* Inflate @mib, most of it in host pages; false (reported) otherwise. */
-static bool inflate(unsigned long mib)
+static long range_mib(const struct balloon_range *r)
+{
+	return (r->host * (HUGE_KB * KIB) + r->small * SMALL_PAGE) / MIB;
+}
+
+/* Inflate @mib, most of it in host pages if huge; fail the test otherwise. */
+static void inflate(unsigned long mib)
 {
 	long long in0 = hb_vmstat("balloon_huge_inflate"), in1;
 	double ms = 0;
 
 	if (!hb_host_balloon(mib, &ms)) {
 		ksft_test_result_fail("balloon reaches %lu MiB\n", mib);
-		return false;
+		ksft_exit_fail();
+	}
+	if (!huge) {
+		ksft_test_result_pass("balloon reaches %lu MiB (%.1f ms)\n", mib, ms);
+		return;
 	}
 	in1 = hb_vmstat("balloon_huge_inflate");
 	ksft_test_result((in1 - in0) * 2 >= (long long)mib / 2,
 			 "balloon reaches %lu MiB, %lld MiB of it in host pages (%.1f ms)\n",
 			 mib, (in1 - in0) * 2, ms);
-	return true;
+}
+
+/* The guest data every mode checks at its end. */
+static char *guest_data(void)
+{
+	char *data = malloc(DATA_MIB * MIB);
+
+	if (!data)
+		ksft_exit_fail_msg("malloc\n");
+	hb_fill(data, DATA_MIB * MIB, 1);
+	return data;
 }
 
 static void check_data(const char *data, const char *when)
@@ -223,12 +278,8 @@ static void test_offline(unsigned long mib, int rounds)
 	if (!n)
 		ksft_exit_skip("no online movable memory block (hb-vm -d)\n");
 	ksft_set_plan(4 + rounds);
-	data = malloc(DATA_MIB * MIB);
-	if (!data)
-		ksft_exit_fail_msg("malloc\n");
-	hb_fill(data, DATA_MIB * MIB, 1);
-	if (!inflate(mib))
-		ksft_exit_fail();
+	data = guest_data();
+	inflate(mib);
 	if (!balloon_state(&s0))
 		ksft_exit_fail_msg("host counters\n");
 
@@ -273,12 +324,8 @@ static void test_compact(unsigned long mib, int rounds)
 	if (access("/proc/sys/vm/compact_memory", W_OK))
 		ksft_exit_skip("no /proc/sys/vm/compact_memory\n");
 	ksft_set_plan(4);
-	data = malloc(DATA_MIB * MIB);
-	if (!data)
-		ksft_exit_fail_msg("malloc\n");
-	hb_fill(data, DATA_MIB * MIB, 1);
-	if (!inflate(mib))
-		ksft_exit_fail();
+	data = guest_data();
+	inflate(mib);
 	if (!balloon_state(&s0) || !hb_host_anon_huge_kb(&ahp0))
 		ksft_exit_fail_msg("host counters\n");
 	for (r = 0; r < rounds; r++)
@@ -304,6 +351,7 @@ static void test_split(unsigned long mib)
 	int ids[MAX_BLOCKS], n, i, best = -1, unevictable;
 	struct balloon_state s0, s1;
 	long heads, best_heads = 0;
+	struct balloon_range in;
 	char *data, *fill;
 	bool ok;
 
@@ -314,12 +362,8 @@ static void test_split(unsigned long mib)
 	if (unevictable < 0 || !hb_write_knob(HB_UNEVICTABLE_KNOB, 0))
 		ksft_exit_skip("%s not writable\n", HB_UNEVICTABLE_KNOB);
 	ksft_set_plan(5);
-	data = malloc(DATA_MIB * MIB);
-	if (!data)
-		ksft_exit_fail_msg("malloc\n");
-	hb_fill(data, DATA_MIB * MIB, 1);
-	if (!inflate(mib))
-		ksft_exit_fail();
+	data = guest_data();
+	inflate(mib);
 
 	/* No free host page left: every other 4 KiB page of the rest used. */
 	len = (hb_meminfo_kb("MemFree") - SPARE_KB) * KIB;
@@ -335,7 +379,10 @@ static void test_split(unsigned long mib)
 		ksft_exit_fail_msg("mlock2: %s\n", strerror(errno));
 
 	for (i = 0; i < n; i++) {
-		heads = balloon_heads_in_block(ids[i], nr_pages);
+		if (!balloon_in_range((unsigned long)ids[i] * nr_pages, nr_pages,
+				      &in))
+			ksft_exit_fail_msg("/proc/kpageflags: %s\n", strerror(errno));
+		heads = in.host;
 		if (heads > best_heads) {
 			best_heads = heads;
 			best = ids[i];
@@ -368,6 +415,14 @@ static void test_split(unsigned long mib)
 }
 
 #define CMA_DEBUGFS		"/sys/kernel/debug/cma"
+#define HUGETLB_SYSFS		"/sys/kernel/mm/hugepages"
+#define GIGANTIC_POOL		HUGETLB_SYSFS "/hugepages-1048576kB/nr_hugepages"
+#define GIGANTIC_PAGES		(1UL << 18)	/* 4 KiB pages in 1 GiB */
+/* Memory left free outside CMA while the balloon goes into it: some for */
+#define FILL_MARGIN_KB		(8 * 1024)	/* anyone, above the watermarks */
+#define OUTSIDE_SPARE_KB	(16 * 1024)	/* the kernel, unmovable blocks */
+#define MIN_FREE_KNOB		"/proc/sys/vm/min_free_kbytes"
+#define FILL_MIN_FREE_KB	4096
 
 static bool read_ulong(const char *dir, const char *file, unsigned long *v)
 {
@@ -380,89 +435,290 @@ static bool read_ulong(const char *dir, const char *file, unsigned long *v)
 	return true;
 }
 
-/* Host pages of the balloon in [@start, @start + @nr) pfns. */
-static long balloon_heads_in_range(unsigned long start, unsigned long nr)
-{
-	unsigned long pfn;
-	uint64_t flags;
-	long n = 0;
-	int fd = open("/proc/kpageflags", O_RDONLY);
+/* A CMA area, and what one try allocates from it. */
+struct contig_area {
+	char dir[300];			/* in CMA_DEBUGFS */
+	unsigned long base, count;	/* its pfns */
+	bool gigantic;			/* 1 GiB hugetlb pages, or all of it */
+	unsigned long nr;		/* 1 GiB pages that fit in it, aligned */
+};
 
-	if (fd < 0)
-		return -1;
-	for (pfn = start; pfn < start + nr; pfn++) {
-		if (pfn & ((1UL << HUGE_ORDER) - 1))
-			continue;
-		if (pread(fd, &flags, sizeof(flags), pfn * sizeof(flags)) !=
-		    sizeof(flags))
-			break;
-		if ((flags >> KPF_COMPOUND_HEAD & 1) && (flags >> KPF_OFFLINE & 1))
-			n++;
+/* hugetlb_cma='s area (@gigantic), or another one (hb-vm -a cma=SIZE). */
+static bool contig_area_find(struct contig_area *a)
+{
+	DIR *cma = opendir(CMA_DEBUGFS);
+	unsigned long first, end;
+	struct dirent *d;
+	bool found = false;
+
+	while (cma && !found && (d = readdir(cma)))
+		if (d->d_name[0] != '.' &&
+		    !strncmp(d->d_name, "hugetlb", 7) == a->gigantic) {
+			snprintf(a->dir, sizeof(a->dir), CMA_DEBUGFS "/%s",
+				 d->d_name);
+			found = true;
+		}
+	if (cma)
+		closedir(cma);
+	if (!found || !read_ulong(a->dir, "base_pfn", &a->base) ||
+	    !read_ulong(a->dir, "count", &a->count))
+		return false;
+	/* 6.1 aligns hugetlb_cma= to 2 MiB only. */
+	first = (a->base + GIGANTIC_PAGES - 1) & ~(GIGANTIC_PAGES - 1);
+	end = (a->base + a->count) & ~(GIGANTIC_PAGES - 1);
+	a->nr = end > first ? (end - first) / GIGANTIC_PAGES : 0;
+	return true;
+}
+
+/* alloc_contig_range() over the area: 1 GiB hugetlb pages or all of it. */
+static bool contig_alloc(const struct contig_area *a, char *what, size_t size)
+{
+	unsigned long used = 0;
+	char path[512], buf[32];
+	long long got;
+	bool ok;
+
+	if (a->gigantic) {
+		ok = hb_write_knob(GIGANTIC_POOL, a->nr);
+		got = hb_read_knob(GIGANTIC_POOL);
+		read_ulong(a->dir, "used", &used);
+		snprintf(what, size, "%lld of %lu 1 GiB pages, %lu MiB of them from %s",
+			 got, a->nr, used * SMALL_PAGE / MIB, a->dir);
+		return ok && got == (long long)a->nr &&
+		       used == a->nr * GIGANTIC_PAGES;
 	}
-	close(fd);
-	return n;
+	snprintf(path, sizeof(path), "%s/alloc", a->dir);
+	snprintf(buf, sizeof(buf), "%lu", a->count);
+	ok = write_str(path, buf);
+	snprintf(what, size, "%s, all %lu MiB: %s", a->dir,
+		 a->count * SMALL_PAGE / MIB, ok ? "allocated" : strerror(errno));
+	return ok;
 }
 
 /*
- * alloc_contig_range() on a CMA area holding host pages of the balloon:
- * it migrates them like 4 KiB balloon pages.
+ * alloc_contig_range() drains the zone's per-cpu free lists, where pages
+ * just freed (a deflation's) wait, not counted free.
  */
-static void test_cma(unsigned long mib)
+static void contig_drain(const struct contig_area *a)
 {
-	unsigned long base, count;
-	struct balloon_state s0, s1;
-	char dir[300], path[512], buf[32];
-	struct dirent *d;
-	long heads;
-	char *data;
-	DIR *cma;
-	bool ok;
+	char path[512];
 
-	cma = opendir(CMA_DEBUGFS);
-	d = NULL;
-	while (cma && (d = readdir(cma)) && d->d_name[0] == '.')
-		;
-	if (!d)
-		ksft_exit_skip("no CMA area in %s (hb-vm -a cma=SIZE)\n",
-			       CMA_DEBUGFS);
-	snprintf(dir, sizeof(dir), CMA_DEBUGFS "/%s", d->d_name);
-	closedir(cma);
-	if (!read_ulong(dir, "base_pfn", &base) ||
-	    !read_ulong(dir, "count", &count))
-		ksft_exit_skip("%s: no base_pfn or count\n", dir);
-	ksft_set_plan(4);
-	data = malloc(DATA_MIB * MIB);
-	if (!data)
-		ksft_exit_fail_msg("malloc\n");
-	hb_fill(data, DATA_MIB * MIB, 1);
-	if (!inflate(mib))
-		ksft_exit_fail();
-	heads = balloon_heads_in_range(base, count);
-	if (!balloon_state(&s0))
-		ksft_exit_fail_msg("host counters\n");
-	ksft_print_msg("%s: %lu pages at pfn %#lx hold %ld host pages\n",
-		       dir, count, base, heads);
-
-	snprintf(path, sizeof(path), "%s/alloc", dir);
-	snprintf(buf, sizeof(buf), "%lu", count);
-	ok = write_str(path, buf);
-	if (!balloon_state(&s1))
-		ksft_exit_fail_msg("host counters\n");
-	ksft_test_result(ok, "whole CMA area allocated (%lu pages): %s\n",
-			 count, ok ? "ok" : strerror(errno));
-	if (!heads)
-		ksft_test_result_skip("no host page of the balloon in the CMA area\n");
-	else
-		ksft_test_result(s1.migrate - s0.migrate >= heads &&
-			 s1.host_huge == s0.host_huge,
-			 "%lld of %ld host pages moved, host holds %lld (was %lld)\n",
-			 s1.migrate - s0.migrate, heads, s1.host_huge,
-			 s0.host_huge);
-	if (ok) {
-		snprintf(path, sizeof(path), "%s/free", dir);
-		write_str(path, buf);
+	snprintf(path, sizeof(path), "%s/alloc", a->dir);
+	if (write_str(path, "1")) {
+		snprintf(path, sizeof(path), "%s/free", a->dir);
+		write_str(path, "1");
 	}
+}
+
+static void contig_free(const struct contig_area *a)
+{
+	char path[512], buf[32];
+
+	if (a->gigantic) {
+		hb_write_knob(GIGANTIC_POOL, 0);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/free", a->dir);
+	snprintf(buf, sizeof(buf), "%lu", a->count);
+	write_str(path, buf);	/* nothing to free after a failure */
+}
+
+/*
+ * Free memory outside CMA that a GFP_HIGHUSER allocation can have: above
+ * each zone's min watermark and its reserve against ZONE_NORMAL
+ * allocations, ZONE_DMA left out.
+ */
+static long long outside_cma_free_kb(void)
+{
+	long long free = 0, min = 0, cma = 0, prot = 0, sum = 0;
+	char line[256], zone[16] = "";
+	FILE *f = fopen("/proc/zoneinfo", "r");
+	bool last;
+
+	if (!f)
+		return -1;
+	do {
+		last = !fgets(line, sizeof(line), f);
+		/* A zone's figures end where the next zone (or the file) starts. */
+		if ((last || !strncmp(line, "Node", 4)) && zone[0] &&
+		    strcmp(zone, "DMA") && free - cma - min - prot > 0)
+			sum += free - cma - min - prot;
+		if (last || sscanf(line, "Node %*d, zone %15s", zone) == 1) {
+			free = min = cma = prot = 0;
+			continue;
+		}
+		sscanf(line, " pages free %lld", &free);
+		sscanf(line, " min %lld", &min);
+		sscanf(line, " nr_free_cma %lld", &cma);
+		sscanf(line, " protection: (%*d, %*d, %lld", &prot);
+	} while (!last);
+	fclose(f);
+	return sum * (SMALL_PAGE / KIB);
+}
+
+/*
+ * Hold free memory outside CMA, all but @leave_kb of it, in a ramfs file
+ * in the directory @dir (mkdtemp() template); returns its fd.  Its pages
+ * are unmovable (GFP_HIGHUSER): they never come from CMA, and they turn
+ * the pageblocks they take unmovable.  The tail of the file is freed
+ * straight away, for the kernel: movable allocations use CMA before they
+ * steal from unmovable blocks.
+ */
+static int hold_outside(char *dir, long long leave_kb)
+{
+	static char buf[1 << 20];
+	long long len, off;
+	char path[64];
+	int fd;
+
+	if (!mkdtemp(dir) || mount("none", dir, "ramfs", 0, NULL))
+		ksft_exit_fail_msg("ramfs: %s\n", strerror(errno));
+	snprintf(path, sizeof(path), "%s/hold", dir);
+	fd = open(path, O_RDWR | O_CREAT, 0600);
+	if (fd < 0 || unlink(path))
+		ksft_exit_fail_msg("%s: %s\n", path, strerror(errno));
+	memset(buf, 1, sizeof(buf));
+	len = (outside_cma_free_kb() - leave_kb) * (long long)KIB;
+	for (off = 0; off + (long long)sizeof(buf) <= len; off += sizeof(buf))
+		if (write(fd, buf, sizeof(buf)) != sizeof(buf))
+			ksft_exit_fail_msg("%s: %s\n", path, strerror(errno));
+	if (ftruncate(fd, off > OUTSIDE_SPARE_KB * (long long)KIB ?
+		      off - OUTSIDE_SPARE_KB * KIB : 0))
+		ksft_exit_fail_msg("%s: %s\n", path, strerror(errno));
+	return fd;
+}
+
+static void release_outside(char *dir, int fd)
+{
+	close(fd);
+	umount(dir);
+	rmdir(dir);
+}
+
+/*
+ * Grow the balloon from @mib - @in to @mib MiB with nothing but the CMA
+ * area left to grow into, but for what the area has no room for (the
+ * balloon may be in it already).  Left alone, the page-order balloon
+ * takes host pages outside CMA first (it captures MIGRATE_MOVABLE blocks
+ * only), and the stock balloon enters CMA only once CMA holds half the
+ * free memory of the zone.
+ */
+static bool inflate_into_area(const struct contig_area *a, unsigned long mib,
+			      unsigned long in)
+{
+	char dir[] = "/tmp/hb-hold.XXXXXX";
+	long long min_free, room, over;
+	bool ok;
+	int fd;
+
+	if (!hb_host_balloon(mib - in, NULL))
+		return false;
+	contig_drain(a);
+	/* Watermarks down: less free memory outside for the balloon to take. */
+	min_free = hb_read_knob(MIN_FREE_KNOB);
+	if (min_free > FILL_MIN_FREE_KB)
+		hb_write_knob(MIN_FREE_KNOB, FILL_MIN_FREE_KB);
+	room = hb_meminfo_kb("CmaFree") - FILL_MARGIN_KB;
+	over = (long long)in * 1024 - (room > 0 ? room : 0);
+	fd = hold_outside(dir, FILL_MARGIN_KB + (over > 0 ? over : 0));
+	ok = hb_host_balloon(mib, NULL);
+	release_outside(dir, fd);
+	if (min_free > FILL_MIN_FREE_KB)
+		hb_write_knob(MIN_FREE_KNOB, min_free);
+	return ok;
+}
+
+/*
+ * alloc_contig_range() on a CMA area that holds balloon pages, @tries
+ * times: it migrates them, host pages included, as it migrates the stock
+ * balloon's 4 KiB pages.  @stock: the stock balloon's "N/TRIES".
+ */
+static void test_contig(unsigned long mib, bool gigantic, int tries,
+			const char *stock)
+{
+	struct contig_area a = { .gigantic = gigantic };
+	long long moved = 0, split = 0, heads = 0;
+	unsigned long put, cma_mib;
+	long least = -1;
+	struct balloon_state s0, s1;
+	struct balloon_range in;
+	bool host_ok = true, same_size = true, ok;
+	int t, succeeded = 0, stock_ok, stock_tries;
+	char what[640];
+	char *data;
+
+	if (!contig_area_find(&a))
+		ksft_exit_skip(gigantic ?
+			       "no hugetlb_cma area in %s (hb-vm -a hugetlb_cma=1G -c qemu64,+pdpe1gb)\n" :
+			       "no CMA area in %s (hb-vm -a cma=SIZE)\n", CMA_DEBUGFS);
+	if (gigantic && !a.nr)
+		ksft_exit_skip("%s: pfns %#lx+%#lx hold no aligned 1 GiB page (hugetlb_cma= is 2 MiB aligned; hb-vm -m 3200 puts it at 4 GiB)\n",
+			       a.dir, a.base, a.count);
+	if (gigantic && hb_read_knob(GIGANTIC_POOL) != 0)
+		ksft_exit_skip("%s: missing or not 0\n", GIGANTIC_POOL);
+	/* Half the balloon into the area, or 3/4 of the area if less. */
+	cma_mib = hb_meminfo_kb("CmaFree") / 1024;
+	put = mib / 2 < cma_mib * 3 / 4 ? mib / 2 : cma_mib * 3 / 4;
+	put &= ~1UL;
+	ksft_set_plan(tries + 6);
+	data = guest_data();
+	inflate(mib - put);
+	ksft_print_msg("%s: pfns %#lx+%#lx; %lu of %lu MiB of the balloon go into it each try\n",
+		       a.dir, a.base, a.count, put, mib);
+
+	for (t = 1; t <= tries; t++) {
+		if (!inflate_into_area(&a, mib, put))
+			ksft_exit_fail_msg("balloon does not reach %lu MiB\n", mib);
+		if (!balloon_in_range(a.base, a.count, &in))
+			ksft_exit_fail_msg("/proc/kpageflags: %s\n", strerror(errno));
+		if (!balloon_state(&s0))
+			ksft_exit_fail_msg("host counters\n");
+		ok = contig_alloc(&a, what, sizeof(what));
+		if (!balloon_state(&s1))
+			ksft_exit_fail_msg("host counters\n");
+		contig_free(&a);
+		ksft_test_result(ok, "try %d, %ld MiB of the balloon in the area (%ld host pages, %ld 4 KiB pages): %s\n",
+				 t, range_mib(&in), in.host, in.small, what);
+		if (!ok)
+			dump_why();
+		succeeded += ok;
+		if (least < 0 || range_mib(&in) < least)
+			least = range_mib(&in);
+		heads += in.host;
+		moved += s1.migrate - s0.migrate;
+		split += s1.split - s0.split;
+		/* Each host page in the area moved, none handed back. */
+		host_ok &= s1.migrate - s0.migrate >= in.host &&
+			   s1.host_huge == s0.host_huge;
+		same_size &= s1.mem_total_kb == s0.mem_total_kb;
+	}
+
+	/* By construction; less means the construction is broken. */
+	ksft_test_result(least >= (long)put / 2,
+			 "balloon inflated into the area: at least %ld MiB each try, %lu MiB asked\n",
+			 least, put);
+	ksft_test_result(same_size, "balloon size unchanged by the allocations (MemTotal)\n");
+	if (huge)
+		ksft_test_result(host_ok, "host told of every move: %lld moved, %lld split, %lld host pages were in the area\n",
+				 moved, split, heads);
+	else
+		ksft_test_result_skip("stock balloon: no host pages (%lld moved)\n",
+				      moved);
+	ksft_print_msg("%s balloon: %d of %d allocations succeeded\n",
+		       huge ? "page-order" : "stock", succeeded, tries);
+	if (!huge)
+		ksft_test_result_skip("stock balloon: %d of %d, the figure to match\n",
+				      succeeded, tries);
+	else if (stock && sscanf(stock, "%d/%d", &stock_ok, &stock_tries) == 2 &&
+		 stock_tries > 0)
+		ksft_test_result(succeeded * stock_tries >= stock_ok * tries,
+				 "page-order balloon %d of %d allocations, stock balloon %d of %d\n",
+				 succeeded, tries, stock_ok, stock_tries);
+	else
+		ksft_test_result_skip("no stock figure to compare with\n");
 	check_data(data, "after alloc_contig_range()");
+	printf("# DEMO mode=%s contig_ok=%d/%d area_mib=%ld\n",
+	       huge ? "page-order=host" : "stock", succeeded, tries, least);
 }
 
 int main(int argc, char **argv)
@@ -470,9 +726,13 @@ int main(int argc, char **argv)
 	const char *mode = argc > 1 ? argv[1] : "offline";
 	unsigned long mib = argc > 2 ? strtoul(argv[2], NULL, 0) : 512;
 	int rounds = argc > 3 ? atoi(argv[3]) : 3;
+	const char *stock = argc > 4 ? argv[4] : NULL;
+	bool contig = !strcmp(mode, "cma") || !strcmp(mode, "gigantic");
 
 	ksft_print_header();
-	if (!hb_huge_mode())
+	huge = hb_huge_mode();
+	/* Only alloc_contig_range() compares with the stock balloon. */
+	if (!huge && !contig)
 		ksft_exit_skip("host page order not negotiated (hb-vm -o page-order=host)\n");
 	if (hb_vmstat("balloon_huge_migrate") < 0)
 		ksft_exit_skip("guest kernel has no balloon_huge_migrate\n");
@@ -483,8 +743,8 @@ int main(int argc, char **argv)
 		test_compact(mib, rounds);
 	else if (!strcmp(mode, "split"))
 		test_split(mib);
-	else if (!strcmp(mode, "cma"))
-		test_cma(mib);
+	else if (contig)
+		test_contig(mib, !strcmp(mode, "gigantic"), rounds, stock);
 	else
 		ksft_exit_fail_msg("unknown mode %s\n", mode);
 

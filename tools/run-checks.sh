@@ -10,7 +10,7 @@ set -u
 build=$1 pattern=${2:-}
 top=$(cd "$(dirname "$0")/.." && pwd)
 export HB_BUILD=$build
-passed=0 failed=0 skipped=0 n=0 last_inflate_ms=
+passed=0 failed=0 skipped=0 n=0 last_inflate_ms= last_contig=
 
 # Re-number one test's TAP into the stream, tallying its results.
 collect() {
@@ -55,6 +55,7 @@ run_case() {
 	echo "# $case_name: $(($(date +%s) - start)) s" >> "$out"
 	collect "$case_name" "$status" "$out"
 	last_inflate_ms=$(sed -n 's/^# DEMO .*inflate_ms=\([0-9.]*\).*/\1/p' "$out")
+	last_contig=$(sed -n 's|^# DEMO mode=stock .*contig_ok=\([0-9]*/[0-9]*\).*|\1|p' "$out")
 	rm -f "$out" "$out.err"
 }
 
@@ -81,11 +82,18 @@ run_case huge/bogus-order-0 vm -o $huge,x-host-page-order-raw=0 balloon_bogus_or
 run_case huge/bogus-order-31 vm -o $huge,x-host-page-order-raw=31 balloon_bogus_order 128
 run_case stock/integrity vm balloon_integrity 256 400 4
 run_case huge/integrity vm -o $huge balloon_integrity 256 400 4
-# Huge balloon pages stay movable: offline/online, compaction, split, CMA.
+# Huge balloon pages stay movable: offline/online, compaction, split.
 run_case huge/movable-offline vm -m 1024 -d 2:512 -o $huge balloon_movable offline 600 3
 run_case huge/movable-compact vm -m 1024 -d 2:512 -o $huge balloon_movable compact 600 3
 run_case huge/movable-split vm -m 512 -d 1:512 -o $huge balloon_movable split 256
-run_case huge/movable-cma vm -m 1024 -a cma=128M -o $huge balloon_movable cma 760
+# alloc_contig_range() as often as with the stock balloon of the same size:
+# a whole CMA area, then 1 GiB pages from hugetlb_cma= (x86 reserves it
+# only with GBPAGES; at 3200 MiB it lands 1 GiB aligned, at 4 GiB).
+run_case stock/movable-cma vm -m 1024 -a cma=128M balloon_movable cma 760 3
+run_case huge/movable-cma vm -m 1024 -a cma=128M -o $huge balloon_movable cma 760 3 "$last_contig"
+gigantic="-m 3200 -c qemu64,+pdpe1gb -a hugetlb_cma=1G"
+run_case stock/movable-gigantic vm $gigantic balloon_movable gigantic 1600 3
+run_case huge/movable-gigantic vm $gigantic -o $huge balloon_movable gigantic 1600 3 "$last_contig"
 # Free page reporting at the host order, and the balloon across NUMA nodes.
 run_case stock/report-thp vm -o free-page-reporting=on balloon_report_thp
 run_case huge/report-thp vm -o $huge,free-page-reporting=on balloon_report_thp
