@@ -21,7 +21,6 @@
 #include "kselftest.h"
 #include "hb_lib.h"
 
-#define SMALL_PAGE		4096UL
 /* Left unlocked so the guest keeps running. */
 #define SPARE_KB		(64 * 1024)
 #define HUGE_ORDER		9
@@ -30,36 +29,6 @@
 /* One compaction pass over a 1 GiB guest under TCG, measured: 20-200 ms. */
 #define COMPACTION_PASS_MS	250
 
-/* Free blocks of at least 2 MiB, in 2 MiB units, from /proc/buddyinfo. */
-static long long free_huge_blocks(void)
-{
-	char line[512], *p;
-	long long n = 0, count;
-	int order;
-	FILE *f = fopen("/proc/buddyinfo", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		p = strstr(line, "zone");
-		if (!p)
-			continue;
-		p += 4;
-		while (*p == ' ')
-			p++;
-		p = strchr(p, ' ');	/* past the zone name */
-		for (order = 0; p && order < 64; order++) {
-			count = strtoll(p, &p, 10);
-			if (order >= HUGE_ORDER)
-				n += count << (order - HUGE_ORDER);
-			if (*p != ' ')
-				break;
-		}
-	}
-	fclose(f);
-	return n;
-}
-
 int main(int argc, char **argv)
 {
 	unsigned long mib = argc > 1 ? strtoul(argv[1], NULL, 0) : 300;
@@ -67,9 +36,8 @@ int main(int argc, char **argv)
 	bool huge = hb_huge_mode();
 	const char *mode = huge ? "page-order=host" : "stock";
 	long long fb0, fb1, want = mib * 256, huge_free;
-	unsigned long len, off;
+	unsigned long len;
 	int unevictable;
-	char *mem;
 
 	ksft_print_header();
 	ksft_set_plan(3);
@@ -79,21 +47,10 @@ int main(int argc, char **argv)
 		ksft_exit_skip("%s not writable\n", HB_UNEVICTABLE_KNOB);
 
 	len = (hb_meminfo_kb("MemFree") - SPARE_KB) * KIB;
-	mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (mem == MAP_FAILED || madvise(mem, len, MADV_NOHUGEPAGE))
-		ksft_exit_fail_msg("mmap %lu MiB: %s\n", len / MIB,
-				   strerror(errno));
-	/* In address order, so the freed pages have no free neighbour. */
-	for (off = 0; off < len; off += SMALL_PAGE)
-		mem[off] = 1;
-	for (off = 0; off < len; off += 2 * SMALL_PAGE)
-		if (madvise(mem + off, SMALL_PAGE, MADV_DONTNEED))
-			ksft_exit_fail_msg("free page: %s\n", strerror(errno));
-	/* Lock what is left without faulting the holes back in. */
-	if (mlock2(mem, len, MLOCK_ONFAULT))
-		ksft_exit_fail_msg("mlock2: %s\n", strerror(errno));
-	huge_free = free_huge_blocks();
+	if (!hb_pin_holes(len))
+		ksft_exit_fail_msg("pinning %lu MiB with holes: %s\n",
+				   len / MIB, strerror(errno));
+	huge_free = hb_free_blocks(HUGE_ORDER);
 	ksft_print_msg("%s: %lu MiB locked, every other page freed; MemFree %lld kB, %lld free 2 MiB blocks\n",
 		       mode, len / MIB, hb_meminfo_kb("MemFree"), huge_free);
 	/* What is left in whole blocks goes huge, the rest must fall back. */

@@ -25,10 +25,7 @@
 #include "kselftest.h"
 #include "hb_lib.h"
 
-/* Bit of VIRTIO_BALLOON_F_REPORTING in the virtio balloon uapi header. */
-#define HB_F_REPORTING	5
-/* x86: MAX_ORDER, which page reporting never reaches, and pageblock_order. */
-#define ORDER_OFF	11
+/* x86: pageblock_order. */
 #define PAGEBLOCK_ORDER	9
 #define SMALL_PAGE	4096UL
 
@@ -94,7 +91,7 @@ int main(int argc, char **argv)
 	saved = hb_read_knob(HB_REPORTING_ORDER_KNOB);
 	if (saved < 0)
 		ksft_exit_skip("no %s\n", HB_REPORTING_ORDER_KNOB);
-	settings[0] = ORDER_OFF;
+	settings[0] = HB_REPORTING_ORDER_OFF;
 	settings[1] = saved;
 	settings[2] = PAGEBLOCK_ORDER;
 	ksft_set_plan(3);

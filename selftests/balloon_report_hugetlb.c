@@ -28,8 +28,6 @@
 #include "kselftest.h"
 #include "hb_lib.h"
 
-/* Bit of VIRTIO_BALLOON_F_REPORTING in the virtio balloon uapi header. */
-#define HB_F_REPORTING		5
 #define HOST_PAGE_KB		2048UL
 #define GIGANTIC_PAGE_KB	1048576UL
 #define MAX_BLOCKS		64

@@ -23,8 +23,6 @@
 #include "kselftest.h"
 #include "hb_lib.h"
 
-/* Bit of VIRTIO_BALLOON_F_REPORTING in the virtio balloon uapi header. */
-#define HB_F_REPORTING		5
 /* x86: a 2 MiB host page in 4 KiB guest pages. */
 #define HOST_PAGE_ORDER		9
 #define HOST_PAGE_KB		2048LL

@@ -3,6 +3,7 @@
  * hugeballoon selftests: the guest end of the host control channel and
  * readers of guest-side facts.  See hb_lib.h.
  */
+#define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
+#include <sys/mman.h>
 
 #include "kselftest.h"
 #include "hb_lib.h"
@@ -174,6 +176,61 @@ long long hb_meminfo_kb(const char *key)
 long long hb_vmstat(const char *key)
 {
 	return file_value("/proc/vmstat", key, ' ');
+}
+
+char *hb_pin_holes(unsigned long len)
+{
+	unsigned long off;
+	char *mem;
+
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		return NULL;
+	if (madvise(mem, len, MADV_NOHUGEPAGE))
+		goto fail;
+	/* In address order, so the freed pages have no free neighbour. */
+	for (off = 0; off < len; off += HB_SMALL_PAGE)
+		mem[off] = 1;
+	for (off = 0; off < len; off += 2 * HB_SMALL_PAGE)
+		if (madvise(mem + off, HB_SMALL_PAGE, MADV_DONTNEED))
+			goto fail;
+	/* Lock what is left without faulting the holes back in. */
+	if (mlock2(mem, len, MLOCK_ONFAULT))
+		goto fail;
+	return mem;
+fail:
+	munmap(mem, len);
+	return NULL;
+}
+
+long long hb_free_blocks(unsigned int order)
+{
+	char line[512], *p;
+	long long n = 0, count;
+	unsigned int k;
+	FILE *f = fopen("/proc/buddyinfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		p = strstr(line, "zone");
+		if (!p)
+			continue;
+		p += 4;
+		while (*p == ' ')
+			p++;
+		p = strchr(p, ' ');	/* past the zone name */
+		for (k = 0; p && k < 64; k++) {
+			count = strtoll(p, &p, 10);
+			if (k >= order)
+				n += count << (k - order);
+			if (*p != ' ')
+				break;
+		}
+	}
+	fclose(f);
+	return n;
 }
 
 const char *hb_balloon_dev(void)

@@ -11,9 +11,12 @@
 
 #define MIB	(1024UL * 1024)
 #define KIB	1024UL
+#define HB_SMALL_PAGE	4096UL
 
 /* Bit of VIRTIO_BALLOON_F_HOST_PAGE_ORDER, from the series' uapi header. */
 #define HB_F_HOST_PAGE_ORDER	7
+/* Bit of VIRTIO_BALLOON_F_REPORTING in the virtio balloon uapi header. */
+#define HB_F_REPORTING		5
 
 /* Host requests; each returns false and prints a TAP diagnostic on error. */
 /* Make the balloon hold @size_mib; @ms: QMP command to target reached. */
@@ -28,11 +31,21 @@ long long hb_read_knob(const char *path);
 bool hb_write_knob(const char *path, long long val);
 #define HB_REPORTING_ORDER_KNOB \
 	"/sys/module/page_reporting/parameters/page_reporting_order"
+/* x86: MAX_ORDER, which page reporting never reaches: reporting off. */
+#define HB_REPORTING_ORDER_OFF	11
 #define HB_UNEVICTABLE_KNOB	"/proc/sys/vm/compact_unevictable_allowed"
 
 /* Guest facts; -1 when absent. */
 long long hb_meminfo_kb(const char *key);
 long long hb_vmstat(const char *key);
+/*
+ * Fragment free memory for good: map @len bytes, touch them, free every
+ * other 4 KiB page again and mlock the rest.  With HB_UNEVICTABLE_KNOB at
+ * 0 compaction cannot close the holes.  NULL (errno set) on failure.
+ */
+char *hb_pin_holes(unsigned long len);
+/* Free blocks of at least @order, in units of @order, from /proc/buddyinfo. */
+long long hb_free_blocks(unsigned int order);
 /* sysfs path of the bound balloon device, or NULL when there is none. */
 const char *hb_balloon_dev(void);
 /* Whether feature @bit was negotiated by the balloon driver. */

@@ -100,6 +100,9 @@ run_case huge/report-thp vm -o $huge,free-page-reporting=on balloon_report_thp
 run_case huge/report-hugetlb-2M vm -b hugetlb-2M -o $huge,free-page-reporting=on balloon_report_hugetlb
 run_case stock/report-hugetlb-1G vm -m 1024 -d 1:1024 -b hugetlb-1G -o free-page-reporting=on balloon_report_hugetlb 600 1048576
 run_case huge/report-hugetlb-1G vm -m 1024 -d 1:1024 -b hugetlb-1G -o $huge,free-page-reporting=on balloon_report_hugetlb 600 1048576
+# The shared capture path under load: nothing lost, nothing owned twice.
+run_case stock/stress vm -o free-page-reporting=on balloon_stress 90
+run_case huge/stress vm -o $huge,free-page-reporting=on balloon_stress 90
 run_case stock/numa vm -n 2 balloon_numa
 run_case huge/numa vm -n 2 -o $huge balloon_numa
 run_case huge/hugetlb-1G vm -m 1024 -d 1:1024 -b hugetlb-1G -o $huge balloon_hugetlb 1024 1048576
