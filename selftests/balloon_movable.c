@@ -49,8 +49,6 @@
 #define MAX_BLOCKS		256
 /* Guest data checked across every operation. */
 #define DATA_MIB		32
-/* An offline that cannot finish is interrupted, and fails the test. */
-#define OFFLINE_TIMEOUT_S	30
 /* Left unlocked by the split test so that the guest keeps running. */
 #define SPARE_KB		(24 * 1024)
 /* fs/proc/page.c, include/uapi/linux/kernel-page-flags.h */
@@ -80,111 +78,13 @@ static bool balloon_state(struct balloon_state *s)
 	return true;
 }
 
-static bool write_str(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return false;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val);
-}
-
-static bool read_str(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return false;
-	buf[n] = 0;
-	buf[strcspn(buf, "\n")] = 0;
-	return true;
-}
-
 static unsigned long block_pages(void)
 {
 	char buf[64];
 
-	if (!read_str(MEMORY_SYSFS "/block_size_bytes", buf, sizeof(buf)))
+	if (!hb_read_str(MEMORY_SYSFS "/block_size_bytes", buf, sizeof(buf)))
 		return 0;
 	return strtoul(buf, NULL, 16) / SMALL_PAGE;
-}
-
-/* Online memory blocks in ZONE_MOVABLE; returns how many. */
-static int movable_blocks(int *ids)
-{
-	char path[512], buf[128];
-	struct dirent *d;
-	DIR *dir = opendir(MEMORY_SYSFS);
-	int n = 0, id;
-
-	if (!dir)
-		return 0;
-	while ((d = readdir(dir)) && n < MAX_BLOCKS) {
-		if (sscanf(d->d_name, "memory%d", &id) != 1)
-			continue;
-		snprintf(path, sizeof(path), MEMORY_SYSFS "/%s/state", d->d_name);
-		if (!read_str(path, buf, sizeof(buf)) || strcmp(buf, "online"))
-			continue;
-		snprintf(path, sizeof(path), MEMORY_SYSFS "/%s/valid_zones",
-			 d->d_name);
-		if (!read_str(path, buf, sizeof(buf)) ||
-		    strncmp(buf, "Movable", 7))
-			continue;
-		ids[n++] = id;
-	}
-	closedir(dir);
-	return n;
-}
-
-/* What held a migration up: its failures in dmesg, free blocks. */
-static void dump_why(void)
-{
-	fflush(stdout);
-	if (system("dmesg | tail -n 20 | sed 's/^/# /'; sed 's/^/# /' /proc/buddyinfo"))
-		ksft_print_msg("no dmesg\n");
-}
-
-static void on_alarm(int sig)
-{
-	(void)sig;
-}
-
-/* Offline memory block @id, or give up after OFFLINE_TIMEOUT_S. */
-static bool block_offline(int id)
-{
-	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
-	char path[128];
-	bool ok;
-
-	sigaction(SIGALRM, &sa, NULL);
-	snprintf(path, sizeof(path), MEMORY_SYSFS "/memory%d/state", id);
-	alarm(OFFLINE_TIMEOUT_S);
-	ok = write_str(path, "offline");
-	alarm(0);
-	if (!ok) {
-		ksft_print_msg("offline memory%d: %s\n", id, strerror(errno));
-		dump_why();
-	}
-	return ok;
-}
-
-static bool block_online(int id)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), MEMORY_SYSFS "/memory%d/state", id);
-	if (write_str(path, "online_movable"))
-		return true;
-	ksft_print_msg("online memory%d: %s\n", id, strerror(errno));
-	return false;
 }
 
 /* Balloon memory in a pfn range: host pages and 4 KiB pages. */
@@ -274,7 +174,7 @@ static void test_offline(unsigned long mib, int rounds)
 	int ids[MAX_BLOCKS], n, i, r, failed;
 	char *data;
 
-	n = movable_blocks(ids);
+	n = hb_movable_blocks(ids, MAX_BLOCKS);
 	if (!n)
 		ksft_exit_skip("no online movable memory block (hb-vm -d)\n");
 	ksft_set_plan(4 + rounds);
@@ -286,9 +186,9 @@ static void test_offline(unsigned long mib, int rounds)
 	for (r = 0; r < rounds; r++) {
 		failed = 0;
 		for (i = 0; i < n; i++) {
-			if (!block_offline(ids[i]))
+			if (!hb_block_offline(ids[i]))
 				failed++;
-			else if (!block_online(ids[i]))
+			else if (!hb_block_online_movable(ids[i]))
 				failed++;
 		}
 		ksft_test_result(!failed, "round %d: %d of %d movable blocks offlined and onlined\n",
@@ -329,7 +229,7 @@ static void test_compact(unsigned long mib, int rounds)
 	if (!balloon_state(&s0) || !hb_host_anon_huge_kb(&ahp0))
 		ksft_exit_fail_msg("host counters\n");
 	for (r = 0; r < rounds; r++)
-		if (!write_str("/proc/sys/vm/compact_memory", "1"))
+		if (!hb_write_str("/proc/sys/vm/compact_memory", "1"))
 			ksft_exit_fail_msg("compact_memory: %s\n", strerror(errno));
 	if (!balloon_state(&s1) || !hb_host_anon_huge_kb(&ahp1))
 		ksft_exit_fail_msg("host counters\n");
@@ -355,7 +255,7 @@ static void test_split(unsigned long mib)
 	char *data, *fill;
 	bool ok;
 
-	n = movable_blocks(ids);
+	n = hb_movable_blocks(ids, MAX_BLOCKS);
 	if (!n || !nr_pages)
 		ksft_exit_skip("no online movable memory block (hb-vm -d)\n");
 	unevictable = hb_read_knob(HB_UNEVICTABLE_KNOB);
@@ -395,7 +295,7 @@ static void test_split(unsigned long mib)
 	ksft_print_msg("memory%d holds %ld host pages; MemFree %lld kB\n",
 		       best, best_heads, hb_meminfo_kb("MemFree"));
 
-	ok = block_offline(best);
+	ok = hb_block_offline(best);
 	ksft_test_result(ok, "memory%d offlined with no free host page elsewhere\n",
 			 best);
 	if (!balloon_state(&s1))
@@ -408,7 +308,7 @@ static void test_split(unsigned long mib)
 			 "host holds %lld host pages, was %lld, %lld split\n",
 			 s1.host_huge, s0.host_huge, s1.split - s0.split);
 	if (ok)
-		block_online(best);
+		hb_block_online_movable(best);
 	munmap(fill, len);
 	check_data(data, "after the split");
 	hb_write_knob(HB_UNEVICTABLE_KNOB, unevictable);
@@ -429,7 +329,7 @@ static bool read_ulong(const char *dir, const char *file, unsigned long *v)
 	char path[512], buf[64];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	if (!read_str(path, buf, sizeof(buf)))
+	if (!hb_read_str(path, buf, sizeof(buf)))
 		return false;
 	*v = strtoul(buf, NULL, 0);
 	return true;
@@ -489,7 +389,7 @@ static bool contig_alloc(const struct contig_area *a, char *what, size_t size)
 	}
 	snprintf(path, sizeof(path), "%s/alloc", a->dir);
 	snprintf(buf, sizeof(buf), "%lu", a->count);
-	ok = write_str(path, buf);
+	ok = hb_write_str(path, buf);
 	snprintf(what, size, "%s, all %lu MiB: %s", a->dir,
 		 a->count * SMALL_PAGE / MIB, ok ? "allocated" : strerror(errno));
 	return ok;
@@ -504,9 +404,9 @@ static void contig_drain(const struct contig_area *a)
 	char path[512];
 
 	snprintf(path, sizeof(path), "%s/alloc", a->dir);
-	if (write_str(path, "1")) {
+	if (hb_write_str(path, "1")) {
 		snprintf(path, sizeof(path), "%s/free", a->dir);
-		write_str(path, "1");
+		hb_write_str(path, "1");
 	}
 }
 
@@ -520,7 +420,7 @@ static void contig_free(const struct contig_area *a)
 	}
 	snprintf(path, sizeof(path), "%s/free", a->dir);
 	snprintf(buf, sizeof(buf), "%lu", a->count);
-	write_str(path, buf);	/* nothing to free after a failure */
+	hb_write_str(path, buf);	/* nothing to free after a failure */
 }
 
 /*
@@ -680,7 +580,7 @@ static void test_contig(unsigned long mib, bool gigantic, int tries,
 		ksft_test_result(ok, "try %d, %ld MiB of the balloon in the area (%ld host pages, %ld 4 KiB pages): %s\n",
 				 t, range_mib(&in), in.host, in.small, what);
 		if (!ok)
-			dump_why();
+			hb_dump_why();
 		succeeded += ok;
 		if (least < 0 || range_mib(&in) < least)
 			least = range_mib(&in);

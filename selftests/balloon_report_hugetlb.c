@@ -116,12 +116,7 @@ static int test_gigantic(bool huge, const char *mode, unsigned long touch)
 
 	empty_hot_added(ids, n);
 	free0 = wait_settled(GIGANTIC_PAGE_KB, &t);
-	mem = mmap(NULL, touch, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (mem == MAP_FAILED)
-		ksft_exit_fail_msg("mmap %lu MiB: %s\n", touch / MIB,
-				   strerror(errno));
-	hb_fill(mem, touch, 1);
+	mem = hb_map_filled(touch, 1);
 	free1 = host_free(GIGANTIC_PAGE_KB);
 	if (munmap(mem, touch))
 		ksft_exit_fail_msg("munmap: %s\n", strerror(errno));
@@ -138,11 +133,7 @@ static int test_gigantic(bool huge, const char *mode, unsigned long touch)
 				 "%s: reporting in 4 MiB blocks returns no 1 GiB host page\n",
 				 mode);
 
-	mem = mmap(NULL, touch, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (mem == MAP_FAILED)
-		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
-	hb_fill(mem, touch, 2);
+	mem = hb_map_filled(touch, 2);
 	free3 = host_free(GIGANTIC_PAGE_KB);
 	ksft_print_msg("host 1 GiB HugePages_Free %lld after reuse\n", free3);
 	if (huge)
@@ -207,11 +198,7 @@ int main(int argc, char **argv)
 			 "%s: reporting returns >= %d%% of the freed memory as whole host huge pages\n",
 			 mode, WANT_PERCENT);
 
-	mem = mmap(NULL, touch, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (mem == MAP_FAILED)
-		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
-	hb_fill(mem, touch, 2);
+	mem = hb_map_filled(touch, 2);
 	free3 = host_free(HOST_PAGE_KB);
 	ksft_print_msg("host HugePages_Free %lld after reuse\n", free3);
 	ksft_test_result(free2 - free3 >= want,

@@ -128,11 +128,7 @@ int main(int argc, char **argv)
 				 "%s: reporting hands back >= %d%% of the freed memory as whole host pages\n",
 				 mode, WANT_PERCENT);
 
-		mem = mmap(NULL, touch, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (mem == MAP_FAILED)
-			ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
-		hb_fill(mem, touch, 2);
+		mem = hb_map_filled(touch, 2);
 		host3 = host_ahp();
 		ksft_print_msg("host AnonHugePages %lld kB after reuse (%lld%% of the peak)\n",
 			       host3, host1 > 0 ? host3 * 100 / host1 : 0);

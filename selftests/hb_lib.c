@@ -366,6 +366,13 @@ int hb_movable_blocks(int *ids, int max)
 	return n;
 }
 
+void hb_dump_why(void)
+{
+	fflush(stdout);
+	if (system("dmesg | tail -n 20 | sed 's/^/# /'; sed 's/^/# /' /proc/buddyinfo"))
+		ksft_print_msg("no dmesg\n");
+}
+
 static void on_alarm(int sig)
 {
 	(void)sig;
@@ -384,10 +391,7 @@ bool hb_block_offline(int id)
 	alarm(0);
 	if (!ok) {
 		ksft_print_msg("offline memory%d: %s\n", id, strerror(errno));
-		fflush(stdout);
-		/* What held the offline up: migration failures, free blocks. */
-		if (system("dmesg | tail -n 20 | sed 's/^/# /'; sed 's/^/# /' /proc/buddyinfo"))
-			ksft_print_msg("no dmesg\n");
+		hb_dump_why();
 	}
 	return ok;
 }
@@ -401,4 +405,16 @@ bool hb_block_online_movable(int id)
 		return true;
 	ksft_print_msg("online memory%d: %s\n", id, strerror(errno));
 	return false;
+}
+
+char *hb_map_filled(unsigned long len, unsigned long seed)
+{
+	char *mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (mem == MAP_FAILED)
+		ksft_exit_fail_msg("mmap %lu MiB: %s\n", len / MIB,
+				   strerror(errno));
+	hb_fill(mem, len, seed);
+	return mem;
 }

@@ -59,6 +59,8 @@ bool hb_huge_mode(void);
 /* A region filled with a pattern derived from @seed, and its check. */
 void hb_fill(void *mem, unsigned long len, unsigned long seed);
 unsigned long hb_check(const void *mem, unsigned long len, unsigned long seed);
+/* Anonymous memory of @len bytes, filled as by hb_fill(); exits on failure. */
+char *hb_map_filled(unsigned long len, unsigned long seed);
 
 /* A sysfs or procfs file as a string, without its newline. */
 bool hb_read_str(const char *path, char *buf, size_t size);
@@ -72,5 +74,7 @@ bool hb_write_str(const char *path, const char *val);
 int hb_movable_blocks(int *ids, int max);
 bool hb_block_offline(int id);
 bool hb_block_online_movable(int id);
+/* What held a migration up: its failures in the kernel log, free blocks. */
+void hb_dump_why(void);
 
 #endif

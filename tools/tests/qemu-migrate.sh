@@ -19,13 +19,9 @@ mib=1048576
 ram_mib=1024 guest_mib=624 balloon_mib=400
 target=$((guest_mib * mib))	# QMP "balloon" and "actual": RAM left to the guest
 backend=/machine/peripheral/balloon0/virtio-backend
-n=0 failed=0
+. "$(dirname "$0")/../tap.sh"
 echo "1..9"
 
-result() {
-	n=$((n + 1))
-	if [ "$1" = ok ]; then echo "ok $n $2"; else echo "not ok $n $2"; failed=1; fi
-}
 skip_rest() {
 	while [ $n -lt 9 ]; do n=$((n + 1)); echo "ok $n # SKIP $1"; done
 	exit 0

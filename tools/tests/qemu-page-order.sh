@@ -9,13 +9,9 @@
 #   qemu-page-order.sh BUILD-DIR
 set -u
 qemu=$1/host/qemu-system-x86_64
-n=0 failed=0
+. "$(dirname "$0")/../tap.sh"
 echo "1..7"
 
-result() {
-	n=$((n + 1))
-	if [ "$1" = ok ]; then echo "ok $n $2"; else echo "not ok $n $2"; failed=1; fi
-}
 
 # Start QEMU stopped, read the device's host-page-order, quit.
 # $1: -m and backend options, $2: balloon options.  Prints the order or
