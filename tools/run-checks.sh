@@ -83,7 +83,9 @@ run_case huge/bogus-order-31 vm -o $huge,x-host-page-order-raw=31 balloon_bogus_
 run_case stock/integrity vm balloon_integrity 256 400 4
 run_case huge/integrity vm -o $huge balloon_integrity 256 400 4
 # Huge balloon pages stay movable: offline/online, compaction, split.
+run_case stock/movable-offline vm -m 1024 -d 2:512 balloon_movable offline 600 3
 run_case huge/movable-offline vm -m 1024 -d 2:512 -o $huge balloon_movable offline 600 3
+run_case stock/movable-compact vm -m 1024 -d 2:512 balloon_movable compact 600 3
 run_case huge/movable-compact vm -m 1024 -d 2:512 -o $huge balloon_movable compact 600 3
 run_case huge/movable-split vm -m 512 -d 1:512 -o $huge balloon_movable split 256
 # alloc_contig_range() as often as with the stock balloon of the same size:
