@@ -74,8 +74,7 @@ static bool balloon_state(struct balloon_state *s)
 	s->migrate = hb_vmstat("balloon_huge_migrate");
 	s->split = hb_vmstat("balloon_huge_split");
 	s->small_migrate = hb_vmstat("balloon_migrate");
-	if (!hb_host_qom_get("huge-pages-inflated", &s->host_inflated) ||
-	    !hb_host_qom_get("huge-pages-deflated", &s->host_deflated))
+	if (!hb_host_huge_counts(&s->host_inflated, &s->host_deflated))
 		return false;
 	s->host_huge = s->host_inflated - s->host_deflated;
 	return true;

@@ -13,7 +13,6 @@
  *
  * Usage: balloon_numa [INFLATE-MIB HOG-MIB]
  */
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -55,20 +54,13 @@ static long long node_free_kb(int nid)
 /* The debugfs file of the (one) balloon, or false if there is none. */
 static bool nodes_file(char *path, size_t size)
 {
-	struct dirent *de;
-	DIR *d = opendir(DEBUGFS_DIR);
+	const char *dev = hb_balloon_dev();
 
-	if (!d)
+	/* The driver names its debugfs directory after the virtio device. */
+	if (!dev)
 		return false;
-	path[0] = '\0';
-	while ((de = readdir(d)))
-		if (!strncmp(de->d_name, "virtio", 6)) {
-			snprintf(path, size, DEBUGFS_DIR "/%s/nodes",
-				 de->d_name);
-			break;
-		}
-	closedir(d);
-	return path[0] && !access(path, R_OK);
+	snprintf(path, size, DEBUGFS_DIR "/%s/nodes", strrchr(dev, '/') + 1);
+	return !access(path, R_OK);
 }
 
 static bool read_nodes(const char *path, struct node_pages *np)

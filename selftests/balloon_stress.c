@@ -373,8 +373,7 @@ static void read_counts(struct counts *c)
 	c->huge_fallback = hb_vmstat("balloon_huge_fallback");
 	c->huge_migrate = hb_vmstat("balloon_huge_migrate");
 	c->huge_split = hb_vmstat("balloon_huge_split");
-	if (!hb_host_qom_get("huge-pages-inflated", &c->host_inflated) ||
-	    !hb_host_qom_get("huge-pages-deflated", &c->host_deflated))
+	if (!hb_host_huge_counts(&c->host_inflated, &c->host_deflated))
 		ksft_exit_fail_msg("host huge page counts unreadable\n");
 }
 

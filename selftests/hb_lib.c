@@ -119,6 +119,12 @@ bool hb_host_qom_get(const char *prop, long long *val)
 	return host_number(val, "qom-get %s", prop);
 }
 
+bool hb_host_huge_counts(long long *inflated, long long *deflated)
+{
+	return hb_host_qom_get("huge-pages-inflated", inflated) &&
+	       hb_host_qom_get("huge-pages-deflated", deflated);
+}
+
 void hb_host_mark(const char *label)
 {
 	char answer[HB_LINE_MAX];

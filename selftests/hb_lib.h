@@ -24,6 +24,8 @@ bool hb_host_balloon(unsigned long size_mib, double *ms);
 bool hb_host_anon_huge_kb(long long *kb);
 bool hb_host_hugepages_free(unsigned long page_kb, long long *free);
 bool hb_host_qom_get(const char *prop, long long *val);
+/* The device's counts of host pages inflated and deflated since reset. */
+bool hb_host_huge_counts(long long *inflated, long long *deflated);
 void hb_host_mark(const char *label);
 
 /* A number in a sysfs or procfs file, -1 if unreadable; and writing one. */
