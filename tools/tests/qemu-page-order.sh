@@ -4,13 +4,14 @@
 # QEMU's page-order property from the command line, as a user meets it:
 # a wrong value is refused at start-up with a message naming the valid
 # ones; "host" finds the order of anonymous (THP) and hugetlbfs RAM; no
-# property, no order.
+# property, no order; a private hugetlbfs backend draws a warning that
+# names share=on.
 #
 #   qemu-page-order.sh BUILD-DIR
 set -u
 qemu=$1/host/qemu-system-x86_64
 . "$(dirname "$0")/../tap.sh"
-echo "1..7"
+echo "1..8"
 
 
 # Start QEMU stopped, read the device's host-page-order, quit.
@@ -61,12 +62,21 @@ echo $((old + 64)) > $pool/nr_hugepages
 mnt=$(mktemp -d)
 if [ $(($(cat $pool/nr_hugepages) - old)) -ge 64 ] &&
    mount -t hugetlbfs -o pagesize=2M none "$mnt"; then
-	order=$(host_page_order "-m 128M -object memory-backend-file,id=ram0,size=128M,mem-path=$mnt -machine memory-backend=ram0" ",page-order=host")
+	ram="-m 128M -machine memory-backend=ram0 -object memory-backend-file,id=ram0,size=128M,mem-path=$mnt"
+	order=$(host_page_order "$ram,share=on" ",page-order=host")
 	[ "$order" = 9 ] && result ok "page-order=host on hugetlbfs 2 MiB RAM: order 9" ||
 		result fail "page-order=host on hugetlbfs 2 MiB RAM: order 9 (got '$order')"
+	said=$(host_page_order "$ram,share=off" ",page-order=host")
+	case $said in
+	*"'ram0' is a private hugetlbfs mapping"*"set share=on"*)
+		result ok "share=off on hugetlbfs: warning naming share=on" ;;
+	*)	result fail "share=off on hugetlbfs: warning naming share=on (got '$said')" ;;
+	esac
 	umount "$mnt"
 else
-	n=$((n + 1)); echo "ok $n # SKIP cannot reserve 64 host huge pages of 2 MiB"
+	for t in 1 2; do
+		n=$((n + 1)); echo "ok $n # SKIP cannot reserve 64 host huge pages of 2 MiB"
+	done
 fi
 echo "$old" > $pool/nr_hugepages
 rmdir "$mnt"
