@@ -11,7 +11,6 @@ SRC       := $(B)/src
 STAMP     := $(B)/stamp
 LINUX     := $(SRC)/linux
 QEMU      := $(SRC)/qemu
-KOBJ      := $(B)/guest/obj
 QOBJ      := $(B)/host/obj
 JOBS      ?= $(shell nproc)
 
@@ -27,7 +26,7 @@ export KBUILD_BUILD_HOST := hugeballoon
 GUEST_PATCHES := $(sort $(wildcard guest/patches/*.patch))
 HOST_PATCHES  := $(sort $(wildcard host/patches/*.patch))
 
-.PHONY: all deps guest host host-tests initramfs check demo clean distclean \
+.PHONY: all deps guest guest-debug host host-tests initramfs check check-quick demo clean distclean \
 	guest-tree guest-patches host-tree host-patches versions
 
 all: guest host initramfs
@@ -71,22 +70,32 @@ host-patches:
 	@sh tools/source-tree.sh export $(QEMU) host/patches
 	@touch $(STAMP)/qemu-tree
 
-# --- guest kernel ------------------------------------------------------------
+# --- guest kernels ----------------------------------------------------------
+#
+# One tree, two configurations: the release kernel (build/guest/bzImage,
+# for make demo and the benchmarks) and the debug kernel make check boots
+# (build/guest-debug/bzImage, guest/config.debug on top).
 
-KMAKE := $(MAKE) -s -C $(LINUX) O=$(abspath $(KOBJ)) CC="ccache gcc"
+KMAKE = $(MAKE) -s -C $(LINUX) O=$(abspath $(B)/$(1)/obj) CC="ccache gcc"
 
-$(KOBJ)/.config: guest/config.base Kconfig.snippet | $(STAMP)/linux-tree
-	@mkdir -p $(KOBJ)
-	@cat guest/config.base Kconfig.snippet > $(B)/guest/fragment.config
-	@$(KMAKE) KCONFIG_ALLCONFIG=$(abspath $(B)/guest/fragment.config) \
+# $(1): output directory under $(B); $(2): config fragments in merge order.
+define guest_kernel
+$(B)/$(1)/obj/.config: $(2) | $(STAMP)/linux-tree
+	@mkdir -p $(B)/$(1)/obj
+	@cat $(2) > $(B)/$(1)/fragment.config
+	@$$(call KMAKE,$(1)) KCONFIG_ALLCONFIG=$(abspath $(B)/$(1)/fragment.config) \
 		allnoconfig >/dev/null
-	@sh tools/kconfig-check.sh $(B)/guest/fragment.config $@
+	@sh tools/kconfig-check.sh $(B)/$(1)/fragment.config $$@
 
-guest: $(KOBJ)/.config
-	@echo "  KERNEL  $(B)/guest/bzImage"
-	@$(KMAKE) -j$(JOBS) bzImage
-	@cp $(KOBJ)/arch/x86/boot/bzImage $(B)/guest/bzImage.new
-	@mv $(B)/guest/bzImage.new $(B)/guest/bzImage
+$(1): $(B)/$(1)/obj/.config
+	@echo "  KERNEL  $(B)/$(1)/bzImage"
+	@$$(call KMAKE,$(1)) -j$(JOBS) bzImage
+	@cp $(B)/$(1)/obj/arch/x86/boot/bzImage $(B)/$(1)/bzImage.new
+	@mv $(B)/$(1)/bzImage.new $(B)/$(1)/bzImage
+endef
+
+$(eval $(call guest_kernel,guest,guest/config.base Kconfig.snippet))
+$(eval $(call guest_kernel,guest-debug,guest/config.base Kconfig.snippet guest/config.debug))
 
 # --- host QEMU -------------------------------------------------------------
 
@@ -124,8 +133,11 @@ initramfs: $(STAMP)/linux-tree
 # --- tests and demo ----------------------------------------------------------
 # CASES=pattern: only the test cases whose name contains it.
 
-check: all host-tests versions
+check: all guest-debug host-tests versions
 	@sh tools/run-checks.sh $(B) $(CASES)
+
+check-quick: all guest-debug host-tests versions
+	@sh tools/run-checks.sh --quick $(B) $(CASES)
 
 demo: all
 	@sh tools/demo.sh $(B)

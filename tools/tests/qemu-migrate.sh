@@ -9,7 +9,8 @@
 # the VMState subsection "virtio-balloon-device/huge-pages") and must not
 # hold the ballooned memory: its RSS must stay below both guest RAM minus
 # the balloon and the filled source's RSS minus 3/4 of the balloon, which
-# it could not if the released pages were sent or repopulated.
+# it could not if the released pages were sent or repopulated.  Both
+# sides run the debug kernel, whose log must stay clean.
 #
 #   qemu-migrate.sh BUILD-DIR
 set -u
@@ -19,21 +20,24 @@ mib=1048576
 ram_mib=1024 guest_mib=624 balloon_mib=400
 target=$((guest_mib * mib))	# QMP "balloon" and "actual": RAM left to the guest
 backend=/machine/peripheral/balloon0/virtio-backend
+kernel=$build/guest-debug/bzImage
 . "$(dirname "$0")/../tap.sh"
-echo "1..9"
+. "$(dirname "$0")/../kernel-log.sh"
+plan=10
+echo "1..$plan"
 
 skip_rest() {
-	while [ $n -lt 9 ]; do n=$((n + 1)); echo "ok $n # SKIP $1"; done
+	while [ $n -lt $plan ]; do n=$((n + 1)); echo "ok $n # SKIP $1"; done
 	exit 0
 }
 bail() {
 	echo "# $1"
 	[ -n "${run:-}" ] && tail -n 20 "$run"/*.log 2>/dev/null | sed 's/^/# /'
-	while [ $n -lt 9 ]; do n=$((n + 1)); echo "not ok $n # $1"; done
+	while [ $n -lt $plan ]; do n=$((n + 1)); echo "not ok $n # $1"; done
 	exit 1
 }
 
-for f in "$qemu" "$build/guest/bzImage" "$build/initramfs.cpio.gz"; do
+for f in "$qemu" "$kernel" "$build/initramfs.cpio.gz"; do
 	[ -e "$f" ] || skip_rest "$f missing: run 'make'"
 done
 for t in socat jq; do
@@ -82,8 +86,8 @@ start_qemu() {	# $1: name, rest: extra options
 	name=$1; shift
 	"$qemu" -M q35 -accel tcg -m ${ram_mib}M -smp 2 -nodefaults -nographic \
 		-nic none -no-reboot -L /usr/share/seabios -L /usr/share/qemu \
-		-kernel "$build/guest/bzImage" -initrd "$build/initramfs.cpio.gz" \
-		-append "console=ttyS0 panic=-1 quiet" \
+		-kernel "$kernel" -initrd "$build/initramfs.cpio.gz" \
+		-append "console=ttyS0 panic=-1 loglevel=5 printk.time=1" \
 		-device virtio-balloon-pci,id=balloon0,page-order=host \
 		-qmp unix:"$run/$name.qmp",server=on,wait=off "$@" \
 		> "$run/$name.log" 2>&1 &
@@ -188,4 +192,15 @@ echo "# destination: RSS $dst_rss MiB after 5 s running"
 	result ok "destination: ballooned memory still not populated after 5 s" ||
 	result fail "destination: ballooned memory still not populated after 5 s"
 qmp "$run/dst.qmp" '{"execute":"quit"}' > /dev/null
+wait $dst_pid 2>/dev/null; dst_pid=
+
+problems=
+for log in console dst-console; do
+	tr -d '\r' < "$run/$log.log" > "$run/$log.txt"
+	problems="$problems$(kernel_log_problems "$run/$log.txt")"
+done
+[ -z "$problems" ] && result ok "kernel logs of source and destination clean" || {
+	result fail "kernel logs of source and destination clean"
+	echo "$problems" | sed 's/^/# /'
+}
 exit $failed
