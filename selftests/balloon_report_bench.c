@@ -27,7 +27,6 @@
 
 /* x86: pageblock_order. */
 #define PAGEBLOCK_ORDER	9
-#define SMALL_PAGE	4096UL
 
 static unsigned long chunk;
 static int stop;
@@ -43,10 +42,10 @@ static void *fault_loop(void *arg)
 		if (p == MAP_FAILED)
 			break;
 		madvise(p, chunk, MADV_HUGEPAGE);
-		for (off = 0; off < chunk; off += SMALL_PAGE)
+		for (off = 0; off < chunk; off += HB_SMALL_PAGE)
 			p[off] = 1;
 		munmap(p, chunk);
-		*pages += chunk / SMALL_PAGE;
+		*pages += chunk / HB_SMALL_PAGE;
 	}
 	return NULL;
 }

@@ -19,7 +19,6 @@
 #include "kselftest.h"
 #include "hb_lib.h"
 
-#define SMALL_PAGE	4096UL
 /* The proportion of a figure a huge-page balloon must keep. */
 #define KEEP_PERCENT	95
 
@@ -46,8 +45,8 @@ static void fill_pages(char *mem, unsigned long len, unsigned long first,
 {
 	unsigned long off;
 
-	for (off = first * SMALL_PAGE; off < len; off += step * SMALL_PAGE)
-		hb_fill(mem + off, SMALL_PAGE, off);
+	for (off = first * HB_SMALL_PAGE; off < len; off += step * HB_SMALL_PAGE)
+		hb_fill(mem + off, HB_SMALL_PAGE, off);
 }
 
 static unsigned long check_pages(char *mem, unsigned long len,
@@ -55,19 +54,9 @@ static unsigned long check_pages(char *mem, unsigned long len,
 {
 	unsigned long off, bad = 0;
 
-	for (off = first * SMALL_PAGE; off < len; off += 2 * SMALL_PAGE)
-		bad += hb_check(mem + off, SMALL_PAGE, off);
+	for (off = first * HB_SMALL_PAGE; off < len; off += 2 * HB_SMALL_PAGE)
+		bad += hb_check(mem + off, HB_SMALL_PAGE, off);
 	return bad;
-}
-
-static void free_even_pages(char *mem, unsigned long len)
-{
-	unsigned long off;
-
-	for (off = 0; off < len; off += 2 * SMALL_PAGE)
-		if (madvise(mem + off, SMALL_PAGE, MADV_DONTNEED))
-			ksft_exit_fail_msg("MADV_DONTNEED: %s\n",
-					   strerror(errno));
 }
 
 static long long host_ahp(void)
@@ -102,7 +91,8 @@ int main(int argc, char **argv)
 
 	mem = map(touch, MADV_NOHUGEPAGE);
 	fill_pages(mem, touch, 0, 1);
-	free_even_pages(mem, touch);
+	if (!hb_free_every_other_page(mem, touch, 0))
+		ksft_exit_fail_msg("MADV_DONTNEED: %s\n", strerror(errno));
 
 	huge0 = hb_vmstat("balloon_huge_inflate");
 	ksft_print_msg("before: compact_migrate_scanned %lld compact_isolated %lld compact_free_scanned %lld\n",
@@ -145,6 +135,7 @@ int main(int argc, char **argv)
 		ksft_exit_fail_msg("deflate failed\n");
 	fill_pages(mem, touch, 0, 2);
 	host2 = host_ahp();
+	hb_host_mark("retouched");
 	ksft_print_msg("after deflate and re-touch: host AnonHugePages %lld kB\n",
 		       host2);
 	if (huge)
@@ -166,7 +157,7 @@ int main(int argc, char **argv)
 			 "%s: balloon_huge_inflate counted %lld host pages (want %s%lld)\n",
 			 mode, huge1 - huge0, huge ? ">= " : "", want);
 
-	printf("# DEMO mode=%s inflate_ms=%.1f host_ahp_before=%lld host_ahp_after=%lld guest_ahp_before=%lld guest_ahp_after=%lld host_ahp_retouch=%lld\n",
-	       mode, ms, host0, host1, guest0, guest1, host2);
+	printf("# DEMO mode=%s inflate_mib=%lu inflate_ms=%.1f host_ahp_before=%lld host_ahp_after=%lld guest_ahp_before=%lld guest_ahp_after=%lld host_ahp_retouch=%lld\n",
+	       mode, inflate_mib, ms, host0, host1, guest0, guest1, host2);
 	ksft_finished();
 }

@@ -106,17 +106,39 @@ bool hb_host_anon_huge_kb(long long *kb)
 	return host_number(kb, "anon-huge%s", "");
 }
 
-bool hb_host_hugepages_free(unsigned long page_kb, long long *free)
+long long hb_host_usable_huge_pages(unsigned long page_kb)
 {
 	char arg[32];
+	long long n;
 
 	snprintf(arg, sizeof(arg), "%lu", page_kb);
-	return host_number(free, "hugepages-free %s", arg);
+	if (!host_number(&n, "hugepages-usable %s", arg))
+		ksft_exit_fail_msg("host %lu kB huge page pool unreadable\n",
+				   page_kb);
+	return n;
+}
+
+bool hb_host_qemu_said(const char *text)
+{
+	long long said;
+
+	return host_number(&said, "qemu-said %s", text) && said;
 }
 
 bool hb_host_qom_get(const char *prop, long long *val)
 {
 	return host_number(val, "qom-get %s", prop);
+}
+
+bool hb_reports_at_host_order(void)
+{
+	long long reporting = hb_read_knob(HB_REPORTING_ORDER_KNOB), host;
+
+	if (!hb_host_qom_get("host-page-order", &host))
+		return false;
+	ksft_print_msg("page_reporting_order %lld, host page order %lld\n",
+		       reporting, host);
+	return reporting == host;
 }
 
 bool hb_host_huge_counts(long long *inflated, long long *deflated)
@@ -195,12 +217,10 @@ char *hb_pin_holes(unsigned long len)
 		return NULL;
 	if (madvise(mem, len, MADV_NOHUGEPAGE))
 		goto fail;
-	/* In address order, so the freed pages have no free neighbour. */
 	for (off = 0; off < len; off += HB_SMALL_PAGE)
 		mem[off] = 1;
-	for (off = 0; off < len; off += 2 * HB_SMALL_PAGE)
-		if (madvise(mem + off, HB_SMALL_PAGE, MADV_DONTNEED))
-			goto fail;
+	if (!hb_free_every_other_page(mem, len, 0))
+		goto fail;
 	/* Lock what is left without faulting the holes back in. */
 	if (mlock2(mem, len, MLOCK_ONFAULT))
 		goto fail;
@@ -208,6 +228,17 @@ char *hb_pin_holes(unsigned long len)
 fail:
 	munmap(mem, len);
 	return NULL;
+}
+
+bool hb_free_every_other_page(char *mem, unsigned long len,
+			      unsigned long first)
+{
+	unsigned long off;
+
+	for (off = first * HB_SMALL_PAGE; off < len; off += 2 * HB_SMALL_PAGE)
+		if (madvise(mem + off, HB_SMALL_PAGE, MADV_DONTNEED))
+			return false;
+	return true;
 }
 
 long long hb_free_blocks(unsigned int order)

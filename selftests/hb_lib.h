@@ -12,6 +12,11 @@
 #define MIB	(1024UL * 1024)
 #define KIB	1024UL
 #define HB_SMALL_PAGE	4096UL
+/* x86: a 2 MiB host page (THP, hugetlbfs) in 4 KiB guest pages, and in kB. */
+#define HB_HUGE_ORDER	9
+#define HB_HUGE_KB	2048L
+/* A 1 GiB hugetlbfs host page in kB. */
+#define HB_GIGANTIC_KB	1048576L
 
 /* Bit of VIRTIO_BALLOON_F_HOST_PAGE_ORDER, from the series' uapi header. */
 #define HB_F_HOST_PAGE_ORDER	7
@@ -22,7 +27,13 @@
 /* Make the balloon hold @size_mib; @ms: QMP command to target reached. */
 bool hb_host_balloon(unsigned long size_mib, double *ms);
 bool hb_host_anon_huge_kb(long long *kb);
-bool hb_host_hugepages_free(unsigned long page_kb, long long *free);
+/*
+ * Host huge pages of @page_kb that another process could allocate: free
+ * less reserved.  Exits with a failure when the pool is unreadable.
+ */
+long long hb_host_usable_huge_pages(unsigned long page_kb);
+/* Whether QEMU's output (its start-up warnings) holds @text. */
+bool hb_host_qemu_said(const char *text);
 bool hb_host_qom_get(const char *prop, long long *val);
 /* The device's counts of host pages inflated and deflated since reset. */
 bool hb_host_huge_counts(long long *inflated, long long *deflated);
@@ -37,6 +48,12 @@ bool hb_write_knob(const char *path, long long val);
 #define HB_REPORTING_ORDER_OFF	11
 #define HB_UNEVICTABLE_KNOB	"/proc/sys/vm/compact_unevictable_allowed"
 
+/*
+ * Whether free page reporting runs at the order the host advertises (the
+ * device's host-page-order), with both printed as a diagnostic.
+ */
+bool hb_reports_at_host_order(void);
+
 /* Guest facts; -1 when absent. */
 long long hb_meminfo_kb(const char *key);
 long long hb_vmstat(const char *key);
@@ -46,6 +63,13 @@ long long hb_vmstat(const char *key);
  * 0 compaction cannot close the holes.  NULL (errno set) on failure.
  */
 char *hb_pin_holes(unsigned long len);
+/*
+ * Free every other 4 KiB page of @mem again, from page @first (0 or 1).
+ * Touched in address order, the freed pages then have no free neighbour.
+ * False (errno set) on failure.
+ */
+bool hb_free_every_other_page(char *mem, unsigned long len,
+			      unsigned long first);
 /* Free blocks of at least @order, in units of @order, from /proc/buddyinfo. */
 long long hb_free_blocks(unsigned int order);
 /* sysfs path of the bound balloon device, or NULL when there is none. */

@@ -10,17 +10,24 @@
  *   balloon MIB           make the balloon hold MIB (QMP target: guest RAM
  *                         less MIB), wait until "actual" reaches the target;
  *                         answers "ok MILLISECONDS"
- *   anon-huge             AnonHugePages (KiB) of the QEMU process
- *   hugepages-free KIB    free host huge pages of that size
+ *   anon-huge             AnonHugePages (KiB) of the guest's RAM: the VMAs
+ *                         of QEMU that map a memory backend, not QEMU's
+ *                         own THPs (its TCG code buffer asks for them)
+ *   hugepages-usable KIB  host huge pages of that size another process
+ *                         could allocate: free less reserved (a page a
+ *                         private mapping discarded is free but still
+ *                         reserved to QEMU)
  *   qom-get PROP          property of the balloon device (id balloon0)
+ *   qemu-said TEXT        1 if QEMU's output (-l FILE) holds TEXT, else 0
  *   mark LABEL            a label in the sample file (see -s)
  *
- * With -s FILE it also samples AnonHugePages of QEMU every 100 ms, for the
+ * With -s FILE it also samples the guest RAM's AnonHugePages every 100 ms, for the
  * demo's plot.  It ends when QEMU closes the sockets.
  */
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,11 +36,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#define USAGE	"usage: hb-host -q QMP-SOCKET -c CTL-SOCKET -p QEMU-PID" \
+		" [-l QEMU-LOG] [-s SAMPLES]"
 #define LINE_MAX_LEN		4096
 #define SAMPLE_INTERVAL_MS	100
 /* A 1 GiB balloon under TCG takes seconds; a stuck one is a failure. */
 #define BALLOON_TIMEOUT_MS	(180 * 1000)
 #define BALLOON_POLL_US		2000
+/* Memory backends whose mappings count as guest RAM. */
+#define MAX_MEMDEVS		64
 
 struct conn {
 	int fd;
@@ -44,7 +55,10 @@ struct conn {
 static struct conn qmp, ctl;
 static pid_t qemu_pid;
 static FILE *samples;
+static const char *qemu_log_path;
 static double start_ms;
+static long long memdev_bytes[MAX_MEMDEVS];
+static int nr_memdevs;
 
 static double now_ms(void)
 {
@@ -163,30 +177,57 @@ static long long json_number(const char *json, const char *key)
 	return p ? strtoll(p + strlen(pattern), NULL, 10) : -1;
 }
 
-static long long proc_value(const char *path, const char *key)
+static bool is_memdev_size(long long bytes)
 {
-	char line[256];
-	long long val = -1;
-	size_t klen = strlen(key);
-	FILE *f = fopen(path, "r");
+	int i;
 
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, klen) && line[klen] == ':') {
-			val = strtoll(line + klen + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return val;
+	for (i = 0; i < nr_memdevs; i++)
+		if (memdev_bytes[i] == bytes)
+			return true;
+	return false;
 }
 
-static long long qemu_anon_huge_kb(void)
+/*
+ * QEMU maps each memory backend as one VMA of exactly its size (guard
+ * pages around it are VMAs of their own); its TCG code buffer, the other
+ * large mapping with THP, is executable.
+ */
+static long long guest_ram_anon_huge_kb(void)
 {
-	char path[64];
+	unsigned long long start, end;
+	long long kb, total = 0;
+	bool in_ram = false;
+	char path[64], line[512], perms[8];
+	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)qemu_pid);
-	return proc_value(path, "AnonHugePages");
+	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)qemu_pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx-%llx %7s", &start, &end, perms) == 3)
+			in_ram = !strchr(perms, 'x') &&
+				 is_memdev_size(end - start);
+		else if (in_ram &&
+			 sscanf(line, "AnonHugePages: %lld kB", &kb) == 1)
+			total += kb;
+	}
+	fclose(f);
+	return total;
+}
+
+/* The sizes of the memory backends, from QMP query-memdev. */
+static void read_memdev_sizes(void)
+{
+	char reply[LINE_MAX_LEN];
+	const char *p;
+
+	qmp_command(reply, sizeof(reply), "{\"execute\":\"query-memdev\"}");
+	for (p = strstr(reply, "\"size\":"); p && nr_memdevs < MAX_MEMDEVS;
+	     p = strstr(p + 1, "\"size\":"))
+		memdev_bytes[nr_memdevs++] = strtoll(p + 7, NULL, 10);
+	if (!nr_memdevs)
+		die("no memory backends in %s", reply);
 }
 
 static double last_sample_ms;
@@ -199,7 +240,7 @@ static void sample(const char *label)
 		return;
 	last_sample_ms = t;
 	fprintf(samples, "%.3f %lld%s%s\n", (t - start_ms) / 1e3,
-		qemu_anon_huge_kb(), label ? " # " : "", label ? label : "");
+		guest_ram_anon_huge_kb(), label ? " # " : "", label ? label : "");
 	fflush(samples);
 }
 
@@ -242,6 +283,38 @@ static void do_balloon(char *answer, size_t size, long long mib)
 		 actual, target);
 }
 
+/* A count of the host's pool of @page_kb huge pages, -1 if unreadable. */
+static long long pool_value(long long page_kb, const char *name)
+{
+	char path[128];
+	long long val = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path),
+		 "/sys/kernel/mm/hugepages/hugepages-%lldkB/%s", page_kb, name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &val) != 1)
+		val = -1;
+	fclose(f);
+	return val;
+}
+
+static bool qemu_said(const char *text)
+{
+	char line[LINE_MAX_LEN];
+	bool found = false;
+	FILE *f = fopen(qemu_log_path, "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, text);
+	fclose(f);
+	return found;
+}
+
 static void answer_request(const char *req, char *answer, size_t size)
 {
 	char reply[LINE_MAX_LEN], arg[256] = "";
@@ -250,21 +323,15 @@ static void answer_request(const char *req, char *answer, size_t size)
 	if (sscanf(req, "balloon %lld", &n) == 1) {
 		do_balloon(answer, size, n);
 	} else if (!strcmp(req, "anon-huge")) {
-		snprintf(answer, size, "ok %lld", qemu_anon_huge_kb());
-	} else if (sscanf(req, "hugepages-free %lld", &n) == 1) {
-		char path[128];
-		FILE *f;
+		snprintf(answer, size, "ok %lld", guest_ram_anon_huge_kb());
+	} else if (sscanf(req, "hugepages-usable %lld", &n) == 1) {
+		long long free_pages = pool_value(n, "free_hugepages");
+		long long resv_pages = pool_value(n, "resv_hugepages");
 
-		snprintf(path, sizeof(path),
-			 "/sys/kernel/mm/hugepages/hugepages-%lldkB/free_hugepages",
-			 n);
-		f = fopen(path, "r");
-		if (!f || fscanf(f, "%lld", &n) != 1)
-			snprintf(answer, size, "err %s unreadable", path);
+		if (free_pages < 0 || resv_pages < 0)
+			snprintf(answer, size, "err no %lld kB huge page pool", n);
 		else
-			snprintf(answer, size, "ok %lld", n);
-		if (f)
-			fclose(f);
+			snprintf(answer, size, "ok %lld", free_pages - resv_pages);
 	} else if (sscanf(req, "qom-get %255s", arg) == 1) {
 		qmp_command(reply, sizeof(reply),
 			    "{\"execute\":\"qom-get\",\"arguments\":"
@@ -275,6 +342,8 @@ static void answer_request(const char *req, char *answer, size_t size)
 		else
 			snprintf(answer, size, "ok %lld",
 				 json_number(reply, "return"));
+	} else if (!strncmp(req, "qemu-said ", 10) && qemu_log_path) {
+		snprintf(answer, size, "ok %d", qemu_said(req + 10));
 	} else if (sscanf(req, "mark %255s", arg) == 1) {
 		sample(arg);
 		snprintf(answer, size, "ok");
@@ -289,7 +358,7 @@ int main(int argc, char **argv)
 	const char *qmp_path = NULL, *ctl_path = NULL;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "q:c:p:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "q:c:p:l:s:")) != -1) {
 		switch (opt) {
 		case 'q':
 			qmp_path = optarg;
@@ -300,23 +369,27 @@ int main(int argc, char **argv)
 		case 'p':
 			qemu_pid = atoi(optarg);
 			break;
+		case 'l':
+			qemu_log_path = optarg;
+			break;
 		case 's':
 			samples = fopen(optarg, "w");
 			if (!samples)
 				die("%s: %s", optarg, strerror(errno));
 			break;
 		default:
-			die("usage: hb-host -q QMP-SOCKET -c CTL-SOCKET -p QEMU-PID [-s SAMPLES]");
+			die(USAGE);
 		}
 	}
 	if (!qmp_path || !ctl_path || qemu_pid <= 0)
-		die("usage: hb-host -q QMP-SOCKET -c CTL-SOCKET -p QEMU-PID [-s SAMPLES]");
+		die(USAGE);
 
 	start_ms = now_ms();
 	qmp.fd = connect_unix(qmp_path);
 	if (!read_line(&qmp, line, sizeof(line)))
 		die("no QMP greeting");
 	qmp_command(line, sizeof(line), "{\"execute\":\"qmp_capabilities\"}");
+	read_memdev_sizes();
 	ctl.fd = connect_unix(ctl_path);
 
 	for (;;) {

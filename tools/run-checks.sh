@@ -1,114 +1,245 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# make check: host-side unit tests, then every in-guest selftest through
-# tools/hb-vm, as one TAP stream, closing with "N passed, N failed,
+# make check and make check-quick: host-side unit tests, then the in-guest
+# selftests through tools/hb-vm on the debug kernel, as one TAP stream,
+# closing with the skips and their reasons and "N passed, N failed,
 # N skipped".  Exit status 1 when anything failed.
 #
-#   run-checks.sh BUILD-DIR [CASE-PATTERN]
+#   run-checks.sh [--quick] BUILD-DIR [CASE-PATTERN]
+#
+# A case fails when one of its results is "not ok", when it exits with a
+# status its TAP does not explain (a skip after results, a crash, a lost
+# guest status), when it plans more or fewer results than it gives, when
+# it gives none, and when it skips for a reason that is not a host limit.
 set -u
+quick=
+if [ "${1:-}" = --quick ]; then
+	quick=1
+	shift
+fi
 build=$1 pattern=${2:-}
 top=$(cd "$(dirname "$0")/.." && pwd)
 export HB_BUILD=$build
-passed=0 failed=0 skipped=0 n=0 last_inflate_ms= last_contig=
+kernel=$build/guest-debug/bzImage
+state=$(mktemp -d)
+trap 'rm -rf "$state"' EXIT
+passed=0 failed=0 skipped=0 n=0 k=0 total=0 counting=1
 
-# Re-number one test's TAP into the stream, tallying its results.
+# What a machine may lack; a skip for any other reason is a failure.  Keep
+# README's list of host limits in step.
+host_limits='cannot reserve [0-9]* host huge pages|host has no [0-9]* kB huge pages|host THP'
+
+# make check-quick: the host tests and one stock/huge pair of each basic
+# behaviour (inflation, host THP, hugetlbfs, fallback, integrity).
+quick_cases=' host/uapi-sync host/qemu-page-order host/qemu-qtest host/checkpatch
+	stock/basic huge/basic stock/thp-scenario huge/thp-scenario
+	stock/hugetlb-2M huge/hugetlb-2M stock/fallback huge/fallback
+	stock/integrity huge/integrity '
+quick_cases=" $(echo $quick_cases) "
+
+case_id() { echo "$1" | tr / _; }
+
+# The value of KEY in the "# DEMO key=value ..." figures of CASE.
+figure() {
+	tr ' ' '\n' < "$state/$(case_id "$1").figs" 2>/dev/null |
+		sed -n "s/^$2=//p" | head -n 1
+}
+
+# Count one result; a skip must name a host limit.
+tally() {
+	line=$1
+	n=$((n + 1))
+	case $line in
+	"ok "*"# SKIP"*)
+		reason=${line#*# SKIP}
+		reason=${reason# }
+		if echo "$reason" | grep -Eq "$host_limits"; then
+			skipped=$((skipped + 1)) case_skipped=$((case_skipped + 1))
+			echo "$case_name: $reason" >> "$state/skips"
+			echo "$line"
+		else
+			failed=$((failed + 1)) case_failed=$((case_failed + 1))
+			echo "not ok $n $case_name: skipped, and '$reason' is no host limit"
+		fi ;;
+	"ok "*)
+		passed=$((passed + 1)) case_passed=$((case_passed + 1))
+		echo "$line" ;;
+	*)
+		failed=$((failed + 1)) case_failed=$((case_failed + 1))
+		echo "$line" ;;
+	esac
+}
+
+# Re-number one case's TAP into the stream and judge what it left out.
 collect() {
-	case_name=$1 status=$2 out=$3
-	results=0
+	status=$1 out=$2
+	results=0 plan= skip_reason=
 	while IFS= read -r line; do
 		case $line in
-		"ok "*"# SKIP"*|"not ok "*"# SKIP"*)
-			skipped=$((skipped + 1)) ;;
-		"ok "*)
-			passed=$((passed + 1)) ;;
-		"not ok "*)
-			failed=$((failed + 1)) ;;
+		"ok "*|"not ok "*)
+			results=$((results + 1))
+			tally "$(echo "$line" | sed "s|^\(not \)\{0,1\}ok [0-9]* |\1ok $((n + 1)) $case_name: |")" ;;
+		"1..0 # SKIP"*)
+			plan=0 skip_reason=${line#1..0 # SKIP } ;;
+		1..*)
+			plan=${line#1..}
+			echo "# $line" ;;
 		*)
-			echo "# $line"
-			continue ;;
+			echo "# $line" ;;
 		esac
-		results=$((results + 1))
-		n=$((n + 1))
-		echo "$line" | sed "s|^\(not \)\{0,1\}ok [0-9]* |\1ok $n $case_name: |"
 	done < "$out"
-	# A status the TAP does not explain is a result of its own.
 	if [ "$status" -eq 4 ] && [ "$results" -eq 0 ]; then
-		n=$((n + 1)) skipped=$((skipped + 1))
-		echo "ok $n $case_name # SKIP $(tail -n 1 "$out.err" | sed 's/^hb-vm: SKIP: //')"
-	elif [ "$status" -ne 0 ] && [ "$status" -ne 4 ]; then
-		n=$((n + 1)) failed=$((failed + 1))
-		echo "not ok $n $case_name: exit status $status"
+		[ -n "$skip_reason" ] ||
+			skip_reason=$(sed -n 's/^hb-vm: SKIP: //p' "$out.err" | tail -n 1)
+		tally "ok $((n + 1)) $case_name # SKIP ${skip_reason:-no reason given}"
+		return
+	fi
+	why=
+	if [ "$status" -eq 4 ]; then
+		why="skipped (exit 4) after $results results"
+	elif [ "$status" -ne 0 ]; then
+		why="exit status $status"
+	elif [ "$results" -eq 0 ]; then
+		why="no result"
+	elif [ -n "$plan" ] && [ "$plan" -ne "$results" ]; then
+		why="planned $plan results, gave $results"
+	fi
+	if [ -n "$why" ]; then
+		tally "not ok $((n + 1)) $case_name: $why"
 		sed 's/^/# /' "$out.err"
 	fi
 }
 
-run_case() {
-	case_name=$1
-	shift
-	case $case_name in *$pattern*) ;; *) return ;; esac
-	echo "# ---- $case_name: $*" >&2
-	out=$(mktemp)
+# Run CASE now: count it in the counting pass, else run and judge it.
+run_one() {
+	case_name=$1 id=$(case_id "$1")
+	[ -e "$state/$id.done" ] && return
+	touch "$state/$id.done"
+	if [ -n "$counting" ]; then
+		total=$((total + 1))
+		return
+	fi
+	k=$((k + 1))
+	# The command, with each {CASE:KEY} replaced by that case's figure.
+	set --
+	while IFS= read -r arg; do
+		case $arg in
+		"{"*":"*"}")
+			arg=${arg#\{} arg=${arg%\}}
+			arg=$(figure "${arg%%:*}" "${arg#*:}") ;;
+		esac
+		set -- "$@" "$arg"
+	done < "$state/$id.cmd"
+	echo "# [$k/$total] $case_name: $*"
+	out=$state/$id.out
 	start=$(date +%s)
 	"$@" > "$out" 2> "$out.err"
 	status=$?
-	echo "# $case_name: $(($(date +%s) - start)) s" >> "$out"
-	collect "$case_name" "$status" "$out"
-	last_inflate_ms=$(sed -n 's/^# DEMO .*inflate_ms=\([0-9.]*\).*/\1/p' "$out")
-	last_contig=$(sed -n 's|^# DEMO mode=stock .*contig_ok=\([0-9]*/[0-9]*\).*|\1|p' "$out")
-	rm -f "$out" "$out.err"
+	case_passed=0 case_failed=0 case_skipped=0
+	collect "$status" "$out"
+	sed -n 's/^# DEMO //p' "$out" > "$state/$id.figs"
+	echo "# [$k/$total] $case_name: $case_passed passed, $case_failed failed, $case_skipped skipped in $(($(date +%s) - start)) s"
 }
 
-vm() { "$top/tools/hb-vm" "$@"; }
+# run_case [-a CASE] NAME COMMAND...: NAME runs when selected; -a CASE
+# runs CASE first (whether selected or not) when NAME needs its figures.
+run_case() {
+	after=
+	if [ "$1" = -a ]; then
+		after=$2
+		shift 2
+	fi
+	name=$1
+	shift
+	printf '%s\n' "$@" > "$state/$(case_id "$name").cmd"
+	case $name in *"$pattern"*) ;; *) return ;; esac
+	if [ -n "$quick" ]; then
+		case $quick_cases in *" $name "*) ;; *) return ;; esac
+	fi
+	[ -n "$after" ] && run_one "$after"
+	run_one "$name"
+}
+
+vm() { "$top/tools/hb-vm" -K "$kernel" "$@"; }
 huge=page-order=host
-
-echo "TAP version 13"
-# Host side: the protocol the two series share, QEMU's device on its own.
-for t in "$top"/tools/tests/*.sh; do
-	run_case "host/$(basename "$t" .sh)" sh "$t" "$build"
-done
-
-# The stock 4 KiB balloon and the host page order, side by side.
-run_case stock/basic vm balloon_basic 256
-run_case huge/basic vm -o $huge balloon_basic 256
-run_case stock/thp-scenario vm balloon_thp 800 400 32
-run_case huge/thp-scenario vm -o $huge balloon_thp 800 400 32
-run_case stock/hugetlb-2M vm -b hugetlb-2M balloon_hugetlb 400 2048
-run_case huge/hugetlb-2M vm -b hugetlb-2M -o $huge balloon_hugetlb 400 2048
-# No huge block to be had: fallback to 4 KiB, as fast as the stock balloon.
-run_case stock/fallback vm balloon_fallback 300
-run_case huge/fallback vm -o $huge balloon_fallback 300 "${last_inflate_ms:-0}"
-run_case huge/bogus-order-0 vm -o $huge,x-host-page-order-raw=0 balloon_bogus_order 128
-run_case huge/bogus-order-31 vm -o $huge,x-host-page-order-raw=31 balloon_bogus_order 128
-run_case stock/integrity vm balloon_integrity 256 400 4
-run_case huge/integrity vm -o $huge balloon_integrity 256 400 4
-# Huge balloon pages stay movable: offline/online, compaction, split.
-run_case stock/movable-offline vm -m 1024 -d 2:512 balloon_movable offline 600 3
-run_case huge/movable-offline vm -m 1024 -d 2:512 -o $huge balloon_movable offline 600 3
-run_case stock/movable-compact vm -m 1024 -d 2:512 balloon_movable compact 600 3
-run_case huge/movable-compact vm -m 1024 -d 2:512 -o $huge balloon_movable compact 600 3
-run_case huge/movable-split vm -m 512 -d 1:512 -o $huge balloon_movable split 256
-# alloc_contig_range() as often as with the stock balloon of the same size:
-# a whole CMA area, then 1 GiB pages from hugetlb_cma= (x86 reserves it
-# only with GBPAGES; at 3200 MiB it lands 1 GiB aligned, at 4 GiB).
-run_case stock/movable-cma vm -m 1024 -a cma=128M balloon_movable cma 760 3
-run_case huge/movable-cma vm -m 1024 -a cma=128M -o $huge balloon_movable cma 760 3 "$last_contig"
 gigantic="-m 3200 -c qemu64,+pdpe1gb -a hugetlb_cma=1G"
-run_case stock/movable-gigantic vm $gigantic balloon_movable gigantic 1600 3
-run_case huge/movable-gigantic vm $gigantic -o $huge balloon_movable gigantic 1600 3 "$last_contig"
-# Free page reporting at the host order, and the balloon across NUMA nodes.
-run_case stock/report-thp vm -o free-page-reporting=on balloon_report_thp
-run_case huge/report-thp vm -o $huge,free-page-reporting=on balloon_report_thp
-run_case huge/report-hugetlb-2M vm -b hugetlb-2M -o $huge,free-page-reporting=on balloon_report_hugetlb
-run_case stock/report-hugetlb-1G vm -m 1024 -d 1:1024 -b hugetlb-1G -o free-page-reporting=on balloon_report_hugetlb 600 1048576
-run_case huge/report-hugetlb-1G vm -m 1024 -d 1:1024 -b hugetlb-1G -o $huge,free-page-reporting=on balloon_report_hugetlb 600 1048576
-# The shared capture path under load: nothing lost, nothing owned twice.
-run_case stock/stress vm -o free-page-reporting=on balloon_stress 90
-run_case huge/stress vm -o $huge,free-page-reporting=on balloon_stress 90
-run_case stock/numa vm -n 2 balloon_numa
-run_case huge/numa vm -n 2 -o $huge balloon_numa
-run_case huge/hugetlb-1G vm -m 1024 -d 1:1024 -b hugetlb-1G -o $huge balloon_hugetlb 1024 1048576
 
+all_cases() {
+	# Host side: the protocol the two series share, QEMU's device on
+	# its own.
+	for t in "$top"/tools/tests/*.sh; do
+		run_case "host/$(basename "$t" .sh)" sh "$t" "$build"
+	done
+
+	# The stock 4 KiB balloon and the host page order, side by side.
+	run_case stock/basic vm balloon_basic 256
+	run_case huge/basic vm -o $huge balloon_basic 256
+	run_case stock/thp-scenario vm balloon_thp 800 400 32
+	run_case huge/thp-scenario vm -o $huge balloon_thp 800 400 32
+	run_case stock/hugetlb-2M vm -b hugetlb-2M balloon_hugetlb 400 2048
+	run_case huge/hugetlb-2M vm -b hugetlb-2M -o $huge balloon_hugetlb 400 2048
+	# A private mapping keeps released pages reserved to QEMU.
+	run_case huge/hugetlb-2M-private vm -b hugetlb-2M -p -o $huge \
+		balloon_hugetlb 400 2048 private
+	# No huge block to be had: fallback to 4 KiB, as fast as the stock
+	# balloon of the same run.
+	run_case stock/fallback vm balloon_fallback 300
+	run_case -a stock/fallback huge/fallback vm -o $huge \
+		balloon_fallback 300 "{stock/fallback:inflate_ms}"
+	run_case huge/bogus-order-0 vm -o $huge,x-host-page-order-raw=0 balloon_bogus_order 128
+	run_case huge/bogus-order-31 vm -o $huge,x-host-page-order-raw=31 balloon_bogus_order 128
+	run_case stock/integrity vm balloon_integrity 256 400 4
+	run_case huge/integrity vm -o $huge balloon_integrity 256 400 4
+	# Huge balloon pages stay movable: offline/online, compaction, split.
+	run_case stock/movable-offline vm -m 1024 -d 2:512 balloon_movable offline 600 3
+	run_case huge/movable-offline vm -m 1024 -d 2:512 -o $huge balloon_movable offline 600 3
+	run_case stock/movable-compact vm -m 1024 -d 2:512 balloon_movable compact 600 3
+	run_case huge/movable-compact vm -m 1024 -d 2:512 -o $huge balloon_movable compact 600 3
+	run_case huge/movable-split vm -m 512 -d 1:512 -o $huge balloon_movable split 256
+	# alloc_contig_range() as often as with the stock balloon of the
+	# same size: a whole CMA area, then 1 GiB pages from hugetlb_cma=
+	# (x86 reserves it only with GBPAGES; at 3200 MiB it lands 1 GiB
+	# aligned, at 4 GiB).
+	run_case stock/movable-cma vm -m 1024 -a cma=128M balloon_movable cma 760 3
+	run_case -a stock/movable-cma huge/movable-cma vm -m 1024 -a cma=128M \
+		-o $huge balloon_movable cma 760 3 "{stock/movable-cma:contig_ok}"
+	run_case stock/movable-gigantic vm $gigantic balloon_movable gigantic 1600 3
+	run_case -a stock/movable-gigantic huge/movable-gigantic vm $gigantic \
+		-o $huge balloon_movable gigantic 1600 3 "{stock/movable-gigantic:contig_ok}"
+	# Free page reporting at the host order, and the balloon across NUMA
+	# nodes.
+	run_case stock/report-thp vm -o free-page-reporting=on balloon_report_thp
+	# 4 MiB host pages, so that reports at pageblock order (2 MiB) are
+	# not whole host pages: see balloon_report_thp.c.
+	report_4m=$huge,x-host-page-order-raw=10,free-page-reporting=on
+	run_case huge/report-thp vm -o $report_4m balloon_report_thp
+	run_case stock/report-hugetlb-2M vm -b hugetlb-2M -o free-page-reporting=on balloon_report_hugetlb
+	run_case huge/report-hugetlb-2M vm -b hugetlb-2M -o $report_4m balloon_report_hugetlb
+	run_case stock/report-hugetlb-1G vm -m 1024 -d 1:1024 -b hugetlb-1G \
+		-o free-page-reporting=on balloon_report_hugetlb 600 1048576
+	run_case huge/report-hugetlb-1G vm -m 1024 -d 1:1024 -b hugetlb-1G \
+		-o $huge,free-page-reporting=on balloon_report_hugetlb 600 1048576
+	# The shared capture path under load: nothing lost, nothing owned
+	# twice.
+	run_case stock/stress vm -o free-page-reporting=on balloon_stress 90
+	run_case huge/stress vm -o $huge,free-page-reporting=on balloon_stress 90
+	run_case stock/numa vm -n 2 balloon_numa
+	run_case huge/numa vm -n 2 -o $huge balloon_numa
+	run_case huge/hugetlb-1G vm -m 1024 -d 1:1024 -b hugetlb-1G -o $huge \
+		balloon_hugetlb 1024 1048576
+}
+
+all_cases
+rm -f "$state"/*.done
+counting=
+echo "TAP version 13"
+all_cases
 echo "1..$n"
+
+if [ -s "$state/skips" ]; then
+	echo "# Skipped, for what this host lacks:"
+	sed 's/^/#   /' "$state/skips"
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
