@@ -49,11 +49,6 @@
 #define DATA_MIB		32
 /* Left unlocked by the split test so that the guest keeps running. */
 #define SPARE_KB		(24 * 1024)
-/* fs/proc/page.c, include/uapi/linux/kernel-page-flags.h */
-#define KPF_COMPOUND_HEAD	15
-#define KPF_COMPOUND_TAIL	16
-#define KPF_OFFLINE		23
-
 /* The host page order was negotiated: the page-order balloon. */
 static bool huge;
 
@@ -86,45 +81,7 @@ static unsigned long block_pages(void)
 	return strtoul(buf, NULL, 16) / HB_SMALL_PAGE;
 }
 
-/* Balloon memory in a pfn range: host pages and 4 KiB pages. */
-struct balloon_range {
-	long host, small;
-};
-
-/* Count the balloon's pages (PageOffline) in [@start, @start + @nr) pfns. */
-static bool balloon_in_range(unsigned long start, unsigned long nr,
-			     struct balloon_range *r)
-{
-	uint64_t flags[4096];
-	unsigned long pfn, i, n;
-	ssize_t got;
-	int fd = open("/proc/kpageflags", O_RDONLY);
-
-	r->host = r->small = 0;
-	if (fd < 0)
-		return false;
-	for (pfn = start; pfn < start + nr; pfn += n) {
-		n = start + nr - pfn < 4096 ? start + nr - pfn : 4096;
-		got = pread(fd, flags, n * sizeof(*flags), pfn * sizeof(*flags));
-		if (got <= 0)
-			break;
-		n = got / sizeof(*flags);
-		for (i = 0; i < n; i++) {
-			/* The page-order balloon marks tails offline too. */
-			if (!(flags[i] >> KPF_OFFLINE & 1) ||
-			    flags[i] >> KPF_COMPOUND_TAIL & 1)
-				continue;
-			if (flags[i] >> KPF_COMPOUND_HEAD & 1)
-				r->host++;
-			else
-				r->small++;
-		}
-	}
-	close(fd);
-	return pfn >= start + nr;
-}
-
-static long range_mib(const struct balloon_range *r)
+static long range_mib(const struct hb_balloon_range *r)
 {
 	return (r->host * (HB_HUGE_KB * KIB) + r->small * HB_SMALL_PAGE) / MIB;
 }
@@ -273,7 +230,7 @@ static void test_split(unsigned long mib)
 	int ids[MAX_BLOCKS], n, i, best = -1, unevictable;
 	struct balloon_state s0, s1;
 	long heads, best_heads = 0;
-	struct balloon_range in;
+	struct hb_balloon_range in;
 	char *data, *fill;
 	bool ok;
 
@@ -295,8 +252,8 @@ static void test_split(unsigned long mib)
 				   len / MIB, strerror(errno));
 
 	for (i = 0; i < n; i++) {
-		if (!balloon_in_range((unsigned long)ids[i] * nr_pages, nr_pages,
-				      &in))
+		if (!hb_balloon_in_range((unsigned long)ids[i] * nr_pages,
+					 nr_pages, &in))
 			ksft_exit_fail_msg("/proc/kpageflags: %s\n", strerror(errno));
 		heads = in.host;
 		if (heads > best_heads) {
@@ -557,7 +514,7 @@ static void test_contig(unsigned long mib, bool gigantic, int tries,
 	unsigned long put, cma_mib;
 	long least = -1;
 	struct balloon_state s0, s1;
-	struct balloon_range in;
+	struct hb_balloon_range in;
 	bool host_ok = true, same_size = true, ok;
 	int t, succeeded = 0, stock_ok, stock_tries;
 	char what[640];
@@ -586,7 +543,7 @@ static void test_contig(unsigned long mib, bool gigantic, int tries,
 	for (t = 1; t <= tries; t++) {
 		if (!inflate_into_area(&a, mib, put))
 			ksft_exit_fail_msg("balloon does not reach %lu MiB\n", mib);
-		if (!balloon_in_range(a.base, a.count, &in))
+		if (!hb_balloon_in_range(a.base, a.count, &in))
 			ksft_exit_fail_msg("/proc/kpageflags: %s\n", strerror(errno));
 		if (!balloon_state(&s0))
 			ksft_exit_fail_msg("host counters\n");

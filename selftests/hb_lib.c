@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,6 +240,57 @@ bool hb_free_every_other_page(char *mem, unsigned long len,
 		if (madvise(mem + off, HB_SMALL_PAGE, MADV_DONTNEED))
 			return false;
 	return true;
+}
+
+bool hb_balloon_in_range(unsigned long start, unsigned long nr,
+			 struct hb_balloon_range *r)
+{
+	uint64_t flags[4096];
+	unsigned long pfn, i, n;
+	ssize_t got = 0;
+	int fd = open("/proc/kpageflags", O_RDONLY);
+
+	r->host = r->small = 0;
+	r->first_head = r->first_small = -1;
+	if (fd < 0)
+		return false;
+	for (pfn = start; pfn < start + nr; pfn += n) {
+		n = start + nr - pfn < 4096 ? start + nr - pfn : 4096;
+		got = pread(fd, flags, n * sizeof(*flags), pfn * sizeof(*flags));
+		if (got <= 0)
+			break;
+		n = got / sizeof(*flags);
+		for (i = 0; i < n; i++) {
+			/* The page-order balloon marks tails offline too. */
+			if (!(flags[i] >> HB_KPF_OFFLINE & 1) ||
+			    flags[i] >> HB_KPF_COMPOUND_TAIL & 1)
+				continue;
+			if (flags[i] >> HB_KPF_COMPOUND_HEAD & 1) {
+				if (r->first_head < 0)
+					r->first_head = pfn + i;
+				r->host++;
+			} else {
+				if (r->first_small < 0)
+					r->first_small = pfn + i;
+				r->small++;
+			}
+		}
+	}
+	close(fd);
+	return got >= 0;
+}
+
+unsigned long long hb_kpageflags(unsigned long pfn)
+{
+	uint64_t flags = 0;
+	int fd = open("/proc/kpageflags", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &flags, sizeof(flags), pfn * sizeof(flags)) != sizeof(flags))
+		flags = 0;
+	close(fd);
+	return flags;
 }
 
 long long hb_free_blocks(unsigned int order)

@@ -54,6 +54,28 @@ bool hb_write_knob(const char *path, long long val);
  */
 bool hb_reports_at_host_order(void);
 
+/* fs/proc/page.c, include/uapi/linux/kernel-page-flags.h */
+#define HB_KPF_COMPOUND_HEAD	15
+#define HB_KPF_COMPOUND_TAIL	16
+#define HB_KPF_HWPOISON		19
+#define HB_KPF_OFFLINE		23
+
+/* The balloon's pages (PageOffline) in a range of pfns. */
+struct hb_balloon_range {
+	long host, small;	/* host pages (compound heads), 4 KiB pages */
+	long first_head;	/* pfn of the first host page, or -1 */
+	long first_small;	/* pfn of the first 4 KiB page, or -1 */
+};
+
+/*
+ * Count the balloon's pages in [@start, @start + @nr) from
+ * /proc/kpageflags, up to the end of memory; false on a read error.
+ */
+bool hb_balloon_in_range(unsigned long start, unsigned long nr,
+			 struct hb_balloon_range *r);
+/* /proc/kpageflags of @pfn, 0 when unreadable. */
+unsigned long long hb_kpageflags(unsigned long pfn);
+
 /* Guest facts; -1 when absent. */
 long long hb_meminfo_kb(const char *key);
 long long hb_vmstat(const char *key);
