@@ -196,7 +196,7 @@ static long long guest_ram_anon_huge_kb(void)
 {
 	unsigned long long start, end;
 	long long kb, total = 0;
-	bool in_ram = false;
+	bool in_ram = false, found = false;
 	char path[64], line[512], perms[8];
 	FILE *f;
 
@@ -205,15 +205,17 @@ static long long guest_ram_anon_huge_kb(void)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%llx-%llx %7s", &start, &end, perms) == 3)
+		if (sscanf(line, "%llx-%llx %7s", &start, &end, perms) == 3) {
 			in_ram = !strchr(perms, 'x') &&
 				 is_memdev_size(end - start);
+			found |= in_ram;
+		}
 		else if (in_ram &&
 			 sscanf(line, "AnonHugePages: %lld kB", &kb) == 1)
 			total += kb;
 	}
 	fclose(f);
-	return total;
+	return found ? total : -1;
 }
 
 /* The sizes of the memory backends, from QMP query-memdev. */
@@ -323,7 +325,11 @@ static void answer_request(const char *req, char *answer, size_t size)
 	if (sscanf(req, "balloon %lld", &n) == 1) {
 		do_balloon(answer, size, n);
 	} else if (!strcmp(req, "anon-huge")) {
-		snprintf(answer, size, "ok %lld", guest_ram_anon_huge_kb());
+		n = guest_ram_anon_huge_kb();
+		if (n < 0)
+			snprintf(answer, size, "err no mapping of a memory backend in QEMU's smaps");
+		else
+			snprintf(answer, size, "ok %lld", n);
 	} else if (sscanf(req, "hugepages-usable %lld", &n) == 1) {
 		long long free_pages = pool_value(n, "free_hugepages");
 		long long resv_pages = pool_value(n, "resv_hugepages");

@@ -57,17 +57,17 @@ tally() {
 		if echo "$reason" | grep -Eq "$host_limits"; then
 			skipped=$((skipped + 1)) case_skipped=$((case_skipped + 1))
 			echo "$case_name: $reason" >> "$state/skips"
-			echo "$line"
+			printf '%s\n' "$line"
 		else
 			failed=$((failed + 1)) case_failed=$((case_failed + 1))
 			echo "not ok $n $case_name: skipped, and '$reason' is no host limit"
 		fi ;;
 	"ok "*)
 		passed=$((passed + 1)) case_passed=$((case_passed + 1))
-		echo "$line" ;;
+		printf '%s\n' "$line" ;;
 	*)
 		failed=$((failed + 1)) case_failed=$((case_failed + 1))
-		echo "$line" ;;
+		printf '%s\n' "$line" ;;
 	esac
 }
 
@@ -79,17 +79,20 @@ collect() {
 		case $line in
 		"ok "*|"not ok "*)
 			results=$((results + 1))
-			tally "$(echo "$line" | sed "s|^\(not \)\{0,1\}ok [0-9]* |\1ok $((n + 1)) $case_name: |")" ;;
+			tally "$(printf '%s\n' "$line" | sed "s|^\(not \)\{0,1\}ok [0-9]* |\1ok $((n + 1)) $case_name: |")" ;;
 		"1..0 # SKIP"*)
 			plan=0 skip_reason=${line#1..0 # SKIP } ;;
 		1..*)
-			plan=${line#1..}
-			echo "# $line" ;;
+			plan=${line#1..} plan=${plan%% *}
+			printf '# %s\n' "$line" ;;
 		*)
-			echo "# $line" ;;
+			printf '# %s\n' "$line" ;;
 		esac
 	done < "$out"
-	if [ "$status" -eq 4 ] && [ "$results" -eq 0 ]; then
+	# A skip of the whole case, before any result or as its only ones.
+	if [ "$status" -eq 4 ] && [ "$case_passed" -eq 0 ] &&
+	   [ "$case_failed" -eq 0 ]; then
+		[ "$results" -gt 0 ] && return
 		[ -n "$skip_reason" ] ||
 			skip_reason=$(sed -n 's/^hb-vm: SKIP: //p' "$out.err" | tail -n 1)
 		tally "ok $((n + 1)) $case_name # SKIP ${skip_reason:-no reason given}"
@@ -98,7 +101,7 @@ collect() {
 	why=
 	if [ "$status" -eq 4 ]; then
 		why="skipped (exit 4) after $results results"
-	elif [ "$status" -ne 0 ]; then
+	elif [ "$status" -ne 0 ] && [ "$case_failed" -eq 0 ]; then
 		why="exit status $status"
 	elif [ "$results" -eq 0 ]; then
 		why="no result"
@@ -107,8 +110,8 @@ collect() {
 	fi
 	if [ -n "$why" ]; then
 		tally "not ok $((n + 1)) $case_name: $why"
-		sed 's/^/# /' "$out.err"
 	fi
+	[ "$status" -eq 0 ] || sed 's/^/# /' "$out.err"
 }
 
 # Run CASE now: count it in the counting pass, else run and judge it.
