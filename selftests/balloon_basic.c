@@ -17,11 +17,11 @@ int main(int argc, char **argv)
 {
 	unsigned long mib = argc > 1 ? strtoul(argv[1], NULL, 0) : 256;
 	long long want_kb = mib * 1024, total0, total1, free0, free1;
-	long long anon_huge, huge_usable;
+	long long anon_huge, huge_usable, host_pages0;
 	double ms;
 
 	ksft_print_header();
-	ksft_set_plan(5);
+	ksft_set_plan(hb_huge_mode() ? 6 : 5);
 
 	ksft_test_result_pass("%s balloon device bound: %s\n",
 			      hb_huge_mode() ? "page-order=host" : "stock",
@@ -29,6 +29,7 @@ int main(int argc, char **argv)
 
 	total0 = hb_meminfo_kb("MemTotal");
 	free0 = hb_meminfo_kb("MemFree");
+	host_pages0 = hb_vmstat("balloon_huge_inflate");
 	if (!hb_host_balloon(mib, &ms)) {
 		ksft_test_result_fail("inflate to %lu MiB\n", mib);
 	} else {
@@ -41,6 +42,15 @@ int main(int argc, char **argv)
 				 free0 - free1 >= want_kb * 95 / 100,
 				 "inflate to %lu MiB lowers MemTotal and MemFree by it\n",
 				 mib);
+	}
+	/* Unfragmented memory: most of it must go as whole host pages. */
+	if (hb_huge_mode()) {
+		long long host_kb = (hb_vmstat("balloon_huge_inflate") -
+				     host_pages0) * HB_HUGE_KB;
+
+		ksft_test_result(host_kb >= want_kb / 2,
+				 "%lld of %lld kB inflated as 2 MiB host pages\n",
+				 host_kb, want_kb);
 	}
 
 	if (!hb_host_balloon(0, &ms)) {

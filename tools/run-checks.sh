@@ -182,6 +182,12 @@ all_cases() {
 	run_case huge/thp-scenario vm -o $huge balloon_thp 800 400 32
 	run_case stock/hugetlb-2M vm -b hugetlb-2M balloon_hugetlb 400 2048
 	run_case huge/hugetlb-2M vm -b hugetlb-2M -o $huge balloon_hugetlb 400 2048
+	# A 5.0 machine has no PAGE_POISON: a guest with init_on_free=1
+	# declines REPORTING, and the virtqueues follow what it negotiated.
+	run_case stock/old-machine vm -M pc-q35-5.0 -a init_on_free=1 \
+		-o free-page-reporting=on balloon_basic 256
+	run_case huge/old-machine vm -M pc-q35-5.0 -a init_on_free=1 \
+		-o $huge,free-page-reporting=on balloon_basic 256
 	# A private mapping keeps released pages reserved to QEMU.
 	run_case huge/hugetlb-2M-private vm -b hugetlb-2M -p -o $huge \
 		balloon_hugetlb 400 2048 private
