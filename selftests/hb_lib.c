@@ -148,6 +148,15 @@ bool hb_host_huge_counts(long long *inflated, long long *deflated)
 	       hb_host_qom_get("huge-pages-deflated", deflated);
 }
 
+bool hb_host_migrate(const char *target, struct hb_migration *m)
+{
+	char answer[HB_LINE_MAX];
+
+	return host_request(answer, sizeof(answer), "migrate %s", target) &&
+	       sscanf(answer, "ok %lf %lld %lld %lld", &m->ms, &m->before_kb,
+		      &m->peak_kb, &m->after_kb) == 4;
+}
+
 void hb_host_mark(const char *label)
 {
 	char answer[HB_LINE_MAX];

@@ -38,6 +38,17 @@ bool hb_host_qom_get(const char *prop, long long *val);
 /* The device's counts of host pages inflated and deflated since reset. */
 bool hb_host_huge_counts(long long *inflated, long long *deflated);
 void hb_host_mark(const char *label);
+/*
+ * Migrate the VM to a file (then it resumes) or live to a second QEMU
+ * (hb-vm -L), which runs the guest on.  The figures: how long it took,
+ * and guest RAM resident in the source before and at most during the
+ * migration, and in the QEMU running the guest after it (kB).
+ */
+struct hb_migration {
+	double ms;
+	long long before_kb, peak_kb, after_kb;
+};
+bool hb_host_migrate(const char *target, struct hb_migration *m);
 
 /* A number in a sysfs or procfs file, -1 if unreadable; and writing one. */
 long long hb_read_knob(const char *path);

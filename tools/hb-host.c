@@ -20,6 +20,14 @@
  *   qom-get PROP          property of the balloon device (id balloon0)
  *   qemu-said TEXT        1 if QEMU's output (-l FILE) holds TEXT, else 0
  *   mark LABEL            a label in the sample file (see -s)
+ *   migrate file|live     migrate the VM to a file (then resume it) or,
+ *                         with -m, to a second QEMU started by the run
+ *                         directory's start-dest, which then serves the
+ *                         requests; answers "ok MILLISECONDS BEFORE PEAK
+ *                         AFTER": the guest RAM resident in the source
+ *                         (KiB, hugetlbfs pages included) before and at
+ *                         most during the migration, and in the QEMU that
+ *                         runs the guest after it
  *
  * With -s FILE it also samples the guest RAM's AnonHugePages every 100 ms, for the
  * demo's plot.  It ends when QEMU closes the sockets.
@@ -37,7 +45,7 @@
 #include <unistd.h>
 
 #define USAGE	"usage: hb-host -q QMP-SOCKET -c CTL-SOCKET -p QEMU-PID" \
-		" [-l QEMU-LOG] [-s SAMPLES]"
+		" [-l QEMU-LOG] [-s SAMPLES] [-m RUN-DIR]"
 #define LINE_MAX_LEN		4096
 #define SAMPLE_INTERVAL_MS	100
 /* A 1 GiB balloon under TCG takes seconds; a stuck one is a failure. */
@@ -45,6 +53,8 @@
 #define BALLOON_POLL_US		2000
 /* Memory backends whose mappings count as guest RAM. */
 #define MAX_MEMDEVS		64
+#define MIGRATE_POLL_US		10000
+#define MIGRATE_TIMEOUT_MS	(300 * 1000)
 
 struct conn {
 	int fd;
@@ -56,6 +66,8 @@ static struct conn qmp, ctl;
 static pid_t qemu_pid;
 static FILE *samples;
 static const char *qemu_log_path;
+/* The run directory of tools/hb-vm: start-dest and its sockets */
+static const char *run_dir;
 static double start_ms;
 static long long memdev_bytes[MAX_MEMDEVS];
 static int nr_memdevs;
@@ -188,16 +200,18 @@ static bool is_memdev_size(long long bytes)
 }
 
 /*
+ * The sum of the smaps @fields (kB) over QEMU's mappings of guest RAM.
  * QEMU maps each memory backend as one VMA of exactly its size (guard
  * pages around it are VMAs of their own); its TCG code buffer, the other
  * large mapping with THP, is executable.
  */
-static long long guest_ram_anon_huge_kb(void)
+static long long guest_ram_kb(const char *const *fields)
 {
 	unsigned long long start, end;
 	long long kb, total = 0;
 	bool in_ram = false, found = false;
-	char path[64], line[512], perms[8];
+	char path[64], line[512], perms[8], name[64];
+	const char *const *field;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)qemu_pid);
@@ -209,13 +223,32 @@ static long long guest_ram_anon_huge_kb(void)
 			in_ram = !strchr(perms, 'x') &&
 				 is_memdev_size(end - start);
 			found |= in_ram;
+		} else if (in_ram &&
+			   sscanf(line, "%63[^:]: %lld kB", name, &kb) == 2) {
+			for (field = fields; *field; field++)
+				if (!strcmp(name, *field))
+					total += kb;
 		}
-		else if (in_ram &&
-			 sscanf(line, "AnonHugePages: %lld kB", &kb) == 1)
-			total += kb;
 	}
 	fclose(f);
 	return found ? total : -1;
+}
+
+static long long guest_ram_anon_huge_kb(void)
+{
+	static const char *const fields[] = { "AnonHugePages", NULL };
+
+	return guest_ram_kb(fields);
+}
+
+/* Rss leaves out hugetlbfs pages */
+static long long guest_ram_resident_kb(void)
+{
+	static const char *const fields[] = {
+		"Rss", "Shared_Hugetlb", "Private_Hugetlb", NULL
+	};
+
+	return guest_ram_kb(fields);
 }
 
 /* The sizes of the memory backends, from QMP query-memdev. */
@@ -303,6 +336,135 @@ static long long pool_value(long long page_kb, const char *name)
 	return val;
 }
 
+static void qmp_connect(const char *path)
+{
+	char line[LINE_MAX_LEN];
+
+	qmp.fd = connect_unix(path);
+	qmp.len = 0;
+	if (!read_line(&qmp, line, sizeof(line)))
+		die("no QMP greeting on %s", path);
+	qmp_command(line, sizeof(line), "{\"execute\":\"qmp_capabilities\"}");
+}
+
+static pid_t read_pid_file(const char *path)
+{
+	int pid = 0, tries;
+	FILE *f;
+
+	for (tries = 0; tries < 100 && pid <= 0; tries++) {
+		f = fopen(path, "r");
+		if (f) {
+			if (fscanf(f, "%d", &pid) != 1)
+				pid = 0;
+			fclose(f);
+		}
+		if (pid <= 0)
+			usleep(100 * 1000);
+	}
+	return pid;
+}
+
+/*
+ * Migrate to @uri and wait for the end, the peak of the source's resident
+ * guest RAM in @peak_kb.  Returns the migration's status.
+ */
+static const char *migrate_and_wait(const char *uri, long long *peak_kb)
+{
+	static char status[64];
+	char reply[LINE_MAX_LEN];
+	double t0 = now_ms();
+	const char *p;
+
+	qmp_command(reply, sizeof(reply),
+		    "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"%s\"}}",
+		    uri);
+	if (strstr(reply, "\"error\""))
+		return "refused";
+	while (now_ms() - t0 < MIGRATE_TIMEOUT_MS) {
+		long long kb = guest_ram_resident_kb();
+
+		if (kb > *peak_kb)
+			*peak_kb = kb;
+		qmp_command(reply, sizeof(reply),
+			    "{\"execute\":\"query-migrate\"}");
+		p = strstr(reply, "\"status\": \"");
+		if (p && sscanf(p + 11, "%63[^\"]", status) == 1 &&
+		    (!strcmp(status, "completed") || !strcmp(status, "failed") ||
+		     !strcmp(status, "cancelled")))
+			return status;
+		usleep(MIGRATE_POLL_US);
+	}
+	return "timed-out";
+}
+
+/*
+ * Migrate the VM: to a file, after which the source resumes, or live to
+ * a second QEMU, which then runs the guest and serves the requests.
+ */
+static void do_migrate(char *answer, size_t size, const char *target)
+{
+	char uri[512], path[512], reply[LINE_MAX_LEN];
+	long long before, peak, after;
+	bool live = !strcmp(target, "live");
+	const char *status;
+	pid_t dest_pid = 0;
+	double t0;
+	struct conn src_qmp, dest_qmp;
+
+	if (!run_dir || (!live && strcmp(target, "file"))) {
+		snprintf(answer, size, "err migrate file|live needs hb-host -m");
+		return;
+	}
+	before = peak = guest_ram_resident_kb();
+	if (live) {
+		snprintf(path, sizeof(path), "sh '%s/start-dest'", run_dir);
+		if (system(path)) {
+			snprintf(answer, size, "err %s failed", path);
+			return;
+		}
+		/* The destination listens once its QMP answers */
+		src_qmp = qmp;
+		snprintf(path, sizeof(path), "%s/dest-qmp.sock", run_dir);
+		qmp_connect(path);
+		dest_qmp = qmp;
+		qmp = src_qmp;
+		snprintf(path, sizeof(path), "%s/dest-qemu.pid", run_dir);
+		dest_pid = read_pid_file(path);
+		if (dest_pid <= 0) {
+			snprintf(answer, size, "err no pid in %s", path);
+			return;
+		}
+		snprintf(uri, sizeof(uri), "unix:%s/migration.sock", run_dir);
+	} else {
+		snprintf(uri, sizeof(uri), "exec:cat > '%s/migration.img'",
+			 run_dir);
+	}
+	t0 = now_ms();
+	status = migrate_and_wait(uri, &peak);
+	if (strcmp(status, "completed")) {
+		snprintf(answer, size, "err migration %s", status);
+		return;
+	}
+	t0 = now_ms() - t0;
+	if (live) {
+		qmp_command(reply, sizeof(reply), "{\"execute\":\"quit\"}");
+		close(qmp.fd);
+		close(ctl.fd);
+		qmp = dest_qmp;
+		snprintf(path, sizeof(path), "%s/dest-ctl.sock", run_dir);
+		ctl.fd = connect_unix(path);
+		ctl.len = 0;
+		qemu_pid = dest_pid;
+	} else {
+		snprintf(path, sizeof(path), "%s/migration.img", run_dir);
+		unlink(path);
+		qmp_command(reply, sizeof(reply), "{\"execute\":\"cont\"}");
+	}
+	after = guest_ram_resident_kb();
+	snprintf(answer, size, "ok %.1f %lld %lld %lld", t0, before, peak, after);
+}
+
 static bool qemu_said(const char *text)
 {
 	char line[LINE_MAX_LEN];
@@ -350,6 +512,8 @@ static void answer_request(const char *req, char *answer, size_t size)
 				 json_number(reply, "return"));
 	} else if (!strncmp(req, "qemu-said ", 10) && qemu_log_path) {
 		snprintf(answer, size, "ok %d", qemu_said(req + 10));
+	} else if (sscanf(req, "migrate %255s", arg) == 1) {
+		do_migrate(answer, size, arg);
 	} else if (sscanf(req, "mark %255s", arg) == 1) {
 		sample(arg);
 		snprintf(answer, size, "ok");
@@ -364,8 +528,11 @@ int main(int argc, char **argv)
 	const char *qmp_path = NULL, *ctl_path = NULL;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "q:c:p:l:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "q:c:p:l:s:m:")) != -1) {
 		switch (opt) {
+		case 'm':
+			run_dir = optarg;
+			break;
 		case 'q':
 			qmp_path = optarg;
 			break;
@@ -391,10 +558,7 @@ int main(int argc, char **argv)
 		die(USAGE);
 
 	start_ms = now_ms();
-	qmp.fd = connect_unix(qmp_path);
-	if (!read_line(&qmp, line, sizeof(line)))
-		die("no QMP greeting");
-	qmp_command(line, sizeof(line), "{\"execute\":\"qmp_capabilities\"}");
+	qmp_connect(qmp_path);
 	read_memdev_sizes();
 	ctl.fd = connect_unix(ctl_path);
 

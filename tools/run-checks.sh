@@ -188,6 +188,13 @@ all_cases() {
 		-o free-page-reporting=on balloon_basic 256
 	run_case huge/old-machine vm -M pc-q35-5.0 -a init_on_free=1 \
 		-o $huge,free-page-reporting=on balloon_basic 256
+	# Migration neither refills nor sends the host pages in the balloon:
+	# to a file (1 GiB, 400 MiB ballooned), live to a second QEMU.
+	run_case huge/migrate-file vm -b hugetlb-2M -o $huge balloon_migrate file 400
+	run_case stock/migrate-live vm -L -m 512 -b hugetlb-2M balloon_migrate live 200
+	run_case huge/migrate-live vm -L -m 512 -b hugetlb-2M -o $huge \
+		balloon_migrate live 200
+	run_case huge/migrate-live-thp vm -L -m 512 -o $huge balloon_migrate live 200
 	# A private mapping keeps released pages reserved to QEMU.
 	run_case huge/hugetlb-2M-private vm -b hugetlb-2M -p -o $huge \
 		balloon_hugetlb 400 2048 private
