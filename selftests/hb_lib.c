@@ -126,6 +126,39 @@ bool hb_host_qemu_said(const char *text)
 	return host_number(&said, "qemu-said %s", text) && said;
 }
 
+bool hb_host_take_huge_pages(unsigned long page_kb, long long *pages)
+{
+	char arg[32];
+
+	snprintf(arg, sizeof(arg), "%lu", page_kb);
+	return host_number(pages, "hugepages-take %s", arg);
+}
+
+bool hb_host_give_huge_pages(void)
+{
+	char answer[HB_LINE_MAX];
+
+	return host_request(answer, sizeof(answer), "hugepages-give");
+}
+
+bool hb_host_balloon_target(unsigned long size_mib)
+{
+	char answer[HB_LINE_MAX];
+
+	return host_request(answer, sizeof(answer), "balloon-target %lu",
+			    size_mib);
+}
+
+bool hb_host_balloon_held(long long *mib)
+{
+	return host_number(mib, "balloon-held%s", "");
+}
+
+bool hb_host_qmp_events(const char *name, long long *count)
+{
+	return host_number(count, "qmp-events %s", name);
+}
+
 bool hb_host_qom_get(const char *prop, long long *val)
 {
 	return host_number(val, "qom-get %s", prop);

@@ -34,6 +34,17 @@ bool hb_host_anon_huge_kb(long long *kb);
 long long hb_host_usable_huge_pages(unsigned long page_kb);
 /* Whether QEMU's output (its start-up warnings) holds @text. */
 bool hb_host_qemu_said(const char *text);
+/*
+ * Another tenant: take every host huge page of @page_kb that is usable
+ * (@pages of them), and give them back.
+ */
+bool hb_host_take_huge_pages(unsigned long page_kb, long long *pages);
+bool hb_host_give_huge_pages(void);
+/* Set the balloon's target without waiting; its size now, in MiB. */
+bool hb_host_balloon_target(unsigned long size_mib);
+bool hb_host_balloon_held(long long *mib);
+/* How many QMP events @name QEMU has sent. */
+bool hb_host_qmp_events(const char *name, long long *count);
 bool hb_host_qom_get(const char *prop, long long *val);
 /* The device's counts of host pages inflated and deflated since reset. */
 bool hb_host_huge_counts(long long *inflated, long long *deflated);

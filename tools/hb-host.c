@@ -17,6 +17,13 @@
  *                         could allocate: free less reserved (a page a
  *                         private mapping discarded is free but still
  *                         reserved to QEMU)
+ *   hugepages-take KIB    take every host huge page of that size another
+ *                         process could allocate, as another tenant would;
+ *                         answers "ok PAGES"
+ *   hugepages-give        give back what hugepages-take took
+ *   balloon-target MIB    set the balloon's target to MIB and return at once
+ *   balloon-held          the balloon's size in MiB (guest RAM less actual)
+ *   qmp-events NAME       how many QMP events NAME QEMU has sent so far
  *   qom-get PROP          property of the balloon device (id balloon0)
  *   qemu-said TEXT        1 if QEMU's output (-l FILE) holds TEXT, else 0
  *   mark LABEL            a label in the sample file (see -s)
@@ -39,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -63,6 +71,11 @@ struct conn {
 };
 
 static struct conn qmp, ctl;
+/* The names of the QMP events seen, one a line, as long as they fit */
+static char events_seen[16384];
+/* What hugepages-take holds */
+static void *taken_mem;
+static size_t taken_len;
 static pid_t qemu_pid;
 static FILE *samples;
 static const char *qemu_log_path;
@@ -162,6 +175,28 @@ static void write_all(int fd, const char *s)
 	}
 }
 
+static void note_event(const char *json)
+{
+	const char *p = strstr(json, "\"event\": \"");
+	size_t used = strlen(events_seen);
+	char name[64];
+
+	if (p && sscanf(p + 10, "%63[^\"]", name) == 1 &&
+	    used + strlen(name) + 2 < sizeof(events_seen))
+		sprintf(events_seen + used, "%s\n", name);
+}
+
+static int count_events(const char *name)
+{
+	size_t len = strlen(name);
+	const char *p;
+	int n = 0;
+
+	for (p = events_seen; (p = strstr(p, name)); p += len)
+		n += (p == events_seen || p[-1] == '\n') && p[len] == '\n';
+	return n;
+}
+
 /* Run one QMP command; the reply line (events skipped) lands in @reply. */
 static void qmp_command(char *reply, size_t size, const char *fmt, ...)
 {
@@ -173,10 +208,13 @@ static void qmp_command(char *reply, size_t size, const char *fmt, ...)
 	va_end(ap);
 	strcat(cmd, "\n");
 	write_all(qmp.fd, cmd);
-	do {
+	for (;;) {
 		if (!read_line(&qmp, reply, size))
 			die("QMP closed during %s", cmd);
-	} while (strstr(reply, "\"event\""));
+		if (!strstr(reply, "\"event\""))
+			break;
+		note_event(reply);
+	}
 }
 
 static long long json_number(const char *json, const char *key)
@@ -465,6 +503,42 @@ static void do_migrate(char *answer, size_t size, const char *target)
 	snprintf(answer, size, "ok %.1f %lld %lld %lld", t0, before, peak, after);
 }
 
+/* Take all usable huge pages of @page_kb, the way another tenant would. */
+static void take_huge_pages(char *answer, size_t size, long long page_kb)
+{
+	long long usable = pool_value(page_kb, "free_hugepages") -
+			   pool_value(page_kb, "resv_hugepages");
+	int shift = __builtin_ctzll(page_kb * 1024);
+
+	if (taken_mem || usable <= 0) {
+		snprintf(answer, size, "err %s", taken_mem ? "already taken" :
+			 "no usable huge page to take");
+		return;
+	}
+	taken_len = usable * page_kb * 1024;
+	taken_mem = mmap(NULL, taken_len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB |
+			 MAP_POPULATE | (shift << MAP_HUGE_SHIFT), -1, 0);
+	if (taken_mem == MAP_FAILED) {
+		taken_mem = NULL;
+		snprintf(answer, size, "err mmap %lld huge pages: %s", usable,
+			 strerror(errno));
+		return;
+	}
+	snprintf(answer, size, "ok %lld", usable);
+}
+
+static void give_huge_pages(char *answer, size_t size)
+{
+	if (!taken_mem) {
+		snprintf(answer, size, "err nothing taken");
+		return;
+	}
+	munmap(taken_mem, taken_len);
+	taken_mem = NULL;
+	snprintf(answer, size, "ok");
+}
+
 static bool qemu_said(const char *text)
 {
 	char line[LINE_MAX_LEN];
@@ -500,6 +574,26 @@ static void answer_request(const char *req, char *answer, size_t size)
 			snprintf(answer, size, "err no %lld kB huge page pool", n);
 		else
 			snprintf(answer, size, "ok %lld", free_pages - resv_pages);
+	} else if (sscanf(req, "hugepages-take %lld", &n) == 1) {
+		take_huge_pages(answer, size, n);
+	} else if (!strcmp(req, "hugepages-give")) {
+		give_huge_pages(answer, size);
+	} else if (sscanf(req, "balloon-target %lld", &n) == 1) {
+		qmp_command(reply, sizeof(reply),
+			    "{\"execute\":\"balloon\",\"arguments\":{\"value\":%lld}}",
+			    guest_ram_bytes() - (n << 20));
+		snprintf(answer, size, "%s", strstr(reply, "\"error\"") ?
+			 "err balloon refused" : "ok");
+	} else if (!strcmp(req, "balloon-held")) {
+		qmp_command(reply, sizeof(reply),
+			    "{\"execute\":\"query-balloon\"}");
+		snprintf(answer, size, "ok %lld",
+			 (guest_ram_bytes() - json_number(reply, "actual")) >> 20);
+	} else if (sscanf(req, "qmp-events %255s", arg) == 1) {
+		/* Any command: the events sent before its reply are read */
+		qmp_command(reply, sizeof(reply),
+			    "{\"execute\":\"query-status\"}");
+		snprintf(answer, size, "ok %d", count_events(arg));
 	} else if (sscanf(req, "qom-get %255s", arg) == 1) {
 		qmp_command(reply, sizeof(reply),
 			    "{\"execute\":\"qom-get\",\"arguments\":"

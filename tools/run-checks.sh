@@ -195,6 +195,10 @@ all_cases() {
 	run_case huge/migrate-live vm -L -m 512 -b hugetlb-2M -o $huge \
 		balloon_migrate live 200
 	run_case huge/migrate-live-thp vm -L -m 512 -o $huge balloon_migrate live 200
+	# Deflate into a host whose huge pages another tenant took: the
+	# guest keeps what the host cannot back.  (The stock balloon
+	# releases no hugetlbfs page, so it has nothing to lose here.)
+	run_case huge/deflate-busy vm -b hugetlb-2M -o $huge balloon_deflate_busy 400
 	# A private mapping keeps released pages reserved to QEMU.
 	run_case huge/hugetlb-2M-private vm -b hugetlb-2M -p -o $huge \
 		balloon_hugetlb 400 2048 private
