@@ -159,6 +159,22 @@ bool hb_host_qmp_events(const char *name, long long *count)
 	return host_number(count, "qmp-events %s", name);
 }
 
+long long hb_host_boot(void)
+{
+	long long boot;
+
+	if (!host_number(&boot, "boot%s", ""))
+		ksft_exit_fail_msg("host does not count boots\n");
+	return boot;
+}
+
+void hb_host_reset(void)
+{
+	char answer[HB_LINE_MAX];
+
+	host_request(answer, sizeof(answer), "reset");
+}
+
 bool hb_host_qom_get(const char *prop, long long *val)
 {
 	return host_number(val, "qom-get %s", prop);
@@ -186,8 +202,9 @@ bool hb_host_migrate(const char *target, struct hb_migration *m)
 	char answer[HB_LINE_MAX];
 
 	return host_request(answer, sizeof(answer), "migrate %s", target) &&
-	       sscanf(answer, "ok %lf %lld %lld %lld", &m->ms, &m->before_kb,
-		      &m->peak_kb, &m->after_kb) == 4;
+	       sscanf(answer, "ok %lf %lld %lld %lld %lld", &m->ms,
+		      &m->before_kb, &m->peak_kb, &m->after_kb,
+		      &m->last_target_mib) == 5;
 }
 
 void hb_host_mark(const char *label)

@@ -45,19 +45,28 @@ bool hb_host_balloon_target(unsigned long size_mib);
 bool hb_host_balloon_held(long long *mib);
 /* How many QMP events @name QEMU has sent. */
 bool hb_host_qmp_events(const char *name, long long *count);
+/*
+ * Which boot of the VM this is (1 the first); and resetting the VM, after
+ * which it boots again and runs the same test.
+ */
+long long hb_host_boot(void);
+void hb_host_reset(void);
 bool hb_host_qom_get(const char *prop, long long *val);
 /* The device's counts of host pages inflated and deflated since reset. */
 bool hb_host_huge_counts(long long *inflated, long long *deflated);
 void hb_host_mark(const char *label);
 /*
- * Migrate the VM to a file (then it resumes) or live to a second QEMU
- * (hb-vm -L), which runs the guest on.  The figures: how long it took,
- * and guest RAM resident in the source before and at most during the
- * migration, and in the QEMU running the guest after it (kB).
+ * Migrate the VM (@target: "file", "live" or "postcopy", then optionally
+ * "churn MIB") to a file (then it resumes) or live to a second QEMU
+ * (hb-vm -L), which runs the guest on; with churn the host sets a random
+ * balloon target of up to MIB every second meanwhile.  The figures: how
+ * long it took, guest RAM resident in the source before and at most
+ * during the migration, and in the QEMU running the guest after it (kB),
+ * and the last target the host set (MiB).
  */
 struct hb_migration {
 	double ms;
-	long long before_kb, peak_kb, after_kb;
+	long long before_kb, peak_kb, after_kb, last_target_mib;
 };
 bool hb_host_migrate(const char *target, struct hb_migration *m);
 

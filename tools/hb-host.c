@@ -24,17 +24,25 @@
  *   balloon-target MIB    set the balloon's target to MIB and return at once
  *   balloon-held          the balloon's size in MiB (guest RAM less actual)
  *   qmp-events NAME       how many QMP events NAME QEMU has sent so far
+ *   boot                  how many times the guest has asked this (1 on
+ *                         its first boot); a reset guest shuts down again
+ *   reset                 reset the VM (system_reset) and let it boot
+ *                         again, though hb-vm runs QEMU with -no-reboot
  *   qom-get PROP          property of the balloon device (id balloon0)
  *   qemu-said TEXT        1 if QEMU's output (-l FILE) holds TEXT, else 0
  *   mark LABEL            a label in the sample file (see -s)
- *   migrate file|live     migrate the VM to a file (then resume it) or,
- *                         with -m, to a second QEMU started by the run
- *                         directory's start-dest, which then serves the
- *                         requests; answers "ok MILLISECONDS BEFORE PEAK
- *                         AFTER": the guest RAM resident in the source
- *                         (KiB, hugetlbfs pages included) before and at
- *                         most during the migration, and in the QEMU that
- *                         runs the guest after it
+ *   migrate file|live|postcopy [churn MIB]
+ *                         migrate the VM to a file (then resume it) or
+ *                         live (precopy, or postcopy after 2 s) to a second
+ *                         QEMU started by the run directory's start-dest
+ *                         (-m), which then serves the requests; with churn,
+ *                         set a random balloon target of 0 to MIB every
+ *                         second meanwhile.  Answers "ok MILLISECONDS
+ *                         BEFORE PEAK AFTER LAST-TARGET": the guest RAM
+ *                         resident in the source (KiB, hugetlbfs pages
+ *                         included) before and at most during the
+ *                         migration, in the QEMU that runs the guest after
+ *                         it, and the last target set (MiB, 0 if none)
  *
  * With -s FILE it also samples the guest RAM's AnonHugePages every 100 ms, for the
  * demo's plot.  It ends when QEMU closes the sockets.
@@ -76,6 +84,7 @@ static char events_seen[16384];
 /* What hugepages-take holds */
 static void *taken_mem;
 static size_t taken_len;
+static int boots;
 static pid_t qemu_pid;
 static FILE *samples;
 static const char *qemu_log_path;
@@ -403,15 +412,36 @@ static pid_t read_pid_file(const char *path)
 	return pid;
 }
 
-/*
- * Migrate to @uri and wait for the end, the peak of the source's resident
- * guest RAM in @peak_kb.  Returns the migration's status.
- */
-static const char *migrate_and_wait(const char *uri, long long *peak_kb)
+/* How a migration runs: where to, and what the host does meanwhile */
+struct migration {
+	bool live, postcopy, in_postcopy;
+	/* Set a random balloon target of up to churn_mib every second */
+	long long churn_mib, last_target_mib;
+	long long peak_kb;
+};
+
+/* Bandwidth while the balloon churns, so that it lasts some seconds */
+#define CHURN_BANDWIDTH		(32LL << 20)
+#define CHURN_INTERVAL_MS	1000
+/* Precopy before the switch to postcopy */
+#define POSTCOPY_AFTER_MS	2000
+
+static void set_target(long long mib)
+{
+	char reply[LINE_MAX_LEN];
+
+	qmp_command(reply, sizeof(reply),
+		    "{\"execute\":\"balloon\",\"arguments\":{\"value\":%lld}}",
+		    guest_ram_bytes() - (mib << 20));
+}
+
+/* Migrate to @uri and wait for the end; returns the migration's status. */
+static const char *migrate_and_wait(const char *uri, struct migration *m)
 {
 	static char status[64];
 	char reply[LINE_MAX_LEN];
-	double t0 = now_ms();
+	double t0 = now_ms(), churned = 0;
+	bool switched = false;
 	const char *p;
 
 	qmp_command(reply, sizeof(reply),
@@ -422,40 +452,76 @@ static const char *migrate_and_wait(const char *uri, long long *peak_kb)
 	while (now_ms() - t0 < MIGRATE_TIMEOUT_MS) {
 		long long kb = guest_ram_resident_kb();
 
-		if (kb > *peak_kb)
-			*peak_kb = kb;
+		if (kb > m->peak_kb)
+			m->peak_kb = kb;
 		qmp_command(reply, sizeof(reply),
 			    "{\"execute\":\"query-migrate\"}");
 		p = strstr(reply, "\"status\": \"");
 		if (p && sscanf(p + 11, "%63[^\"]", status) == 1 &&
 		    (!strcmp(status, "completed") || !strcmp(status, "failed") ||
 		     !strcmp(status, "cancelled")))
-			return status;
+			return m->postcopy && !m->in_postcopy &&
+			       !strcmp(status, "completed") ?
+			       "completed-without-postcopy" : status;
+		m->in_postcopy |= !strcmp(status, "postcopy-active");
+		if (m->churn_mib && !strcmp(status, "active") &&
+		    now_ms() - churned >= CHURN_INTERVAL_MS) {
+			churned = now_ms();
+			m->last_target_mib = random() % (m->churn_mib + 1);
+			set_target(m->last_target_mib);
+		}
+		if (m->postcopy && !switched &&
+		    now_ms() - t0 >= POSTCOPY_AFTER_MS) {
+			qmp_command(reply, sizeof(reply),
+				    "{\"execute\":\"migrate-start-postcopy\"}");
+			switched = true;
+		}
 		usleep(MIGRATE_POLL_US);
 	}
 	return "timed-out";
 }
 
-/*
- * Migrate the VM: to a file, after which the source resumes, or live to
- * a second QEMU, which then runs the guest and serves the requests.
- */
-static void do_migrate(char *answer, size_t size, const char *target)
+static void set_migration_options(const struct migration *m)
 {
-	char uri[512], path[512], reply[LINE_MAX_LEN];
-	long long before, peak, after;
-	bool live = !strcmp(target, "live");
+	char reply[LINE_MAX_LEN];
+
+	if (m->postcopy)
+		qmp_command(reply, sizeof(reply),
+			    "{\"execute\":\"migrate-set-capabilities\",\"arguments\":"
+			    "{\"capabilities\":[{\"capability\":\"postcopy-ram\","
+			    "\"state\":true}]}}");
+	if (m->churn_mib)
+		qmp_command(reply, sizeof(reply),
+			    "{\"execute\":\"migrate-set-parameters\",\"arguments\":"
+			    "{\"max-bandwidth\":%lld}}", CHURN_BANDWIDTH);
+}
+
+/*
+ * Migrate the VM: to a file, after which the source resumes, or live
+ * (precopy, or postcopy after a while) to a second QEMU, which then runs
+ * the guest and serves the requests.  @args: "file", "live" or
+ * "postcopy", then optionally "churn MIB".
+ */
+static void do_migrate(char *answer, size_t size, const char *args)
+{
+	char target[16] = "", uri[512], path[512], reply[LINE_MAX_LEN];
+	struct migration m = { 0 };
+	long long before, after;
 	const char *status;
 	pid_t dest_pid = 0;
 	double t0;
 	struct conn src_qmp, dest_qmp;
 
-	if (!run_dir || (!live && strcmp(target, "file"))) {
-		snprintf(answer, size, "err migrate file|live needs hb-host -m");
+	if (sscanf(args, "%15s churn %lld", target, &m.churn_mib) < 1)
+		target[0] = '\0';
+	m.postcopy = !strcmp(target, "postcopy");
+	m.live = m.postcopy || !strcmp(target, "live");
+	if (!run_dir || (!m.live && strcmp(target, "file"))) {
+		snprintf(answer, size, "err migrate file|live|postcopy needs hb-host -m");
 		return;
 	}
-	before = peak = guest_ram_resident_kb();
-	if (live) {
+	before = m.peak_kb = guest_ram_resident_kb();
+	if (m.live) {
 		snprintf(path, sizeof(path), "sh '%s/start-dest'", run_dir);
 		if (system(path)) {
 			snprintf(answer, size, "err %s failed", path);
@@ -465,6 +531,7 @@ static void do_migrate(char *answer, size_t size, const char *target)
 		src_qmp = qmp;
 		snprintf(path, sizeof(path), "%s/dest-qmp.sock", run_dir);
 		qmp_connect(path);
+		set_migration_options(&m);
 		dest_qmp = qmp;
 		qmp = src_qmp;
 		snprintf(path, sizeof(path), "%s/dest-qemu.pid", run_dir);
@@ -478,14 +545,15 @@ static void do_migrate(char *answer, size_t size, const char *target)
 		snprintf(uri, sizeof(uri), "exec:cat > '%s/migration.img'",
 			 run_dir);
 	}
+	set_migration_options(&m);
 	t0 = now_ms();
-	status = migrate_and_wait(uri, &peak);
+	status = migrate_and_wait(uri, &m);
 	if (strcmp(status, "completed")) {
 		snprintf(answer, size, "err migration %s", status);
 		return;
 	}
 	t0 = now_ms() - t0;
-	if (live) {
+	if (m.live) {
 		qmp_command(reply, sizeof(reply), "{\"execute\":\"quit\"}");
 		close(qmp.fd);
 		close(ctl.fd);
@@ -500,7 +568,8 @@ static void do_migrate(char *answer, size_t size, const char *target)
 		qmp_command(reply, sizeof(reply), "{\"execute\":\"cont\"}");
 	}
 	after = guest_ram_resident_kb();
-	snprintf(answer, size, "ok %.1f %lld %lld %lld", t0, before, peak, after);
+	snprintf(answer, size, "ok %.1f %lld %lld %lld %lld", t0, before,
+		 m.peak_kb, after, m.last_target_mib);
 }
 
 /* Take all usable huge pages of @page_kb, the way another tenant would. */
@@ -594,6 +663,19 @@ static void answer_request(const char *req, char *answer, size_t size)
 		qmp_command(reply, sizeof(reply),
 			    "{\"execute\":\"query-status\"}");
 		snprintf(answer, size, "ok %d", count_events(arg));
+	} else if (!strcmp(req, "boot")) {
+		qmp_command(reply, sizeof(reply),
+			    "{\"execute\":\"set-action\",\"arguments\":"
+			    "{\"reboot\":\"shutdown\"}}");
+		snprintf(answer, size, "ok %d", ++boots);
+	} else if (!strcmp(req, "reset")) {
+		qmp_command(reply, sizeof(reply),
+			    "{\"execute\":\"set-action\",\"arguments\":"
+			    "{\"reboot\":\"reset\"}}");
+		qmp_command(reply, sizeof(reply),
+			    "{\"execute\":\"system_reset\"}");
+		snprintf(answer, size, "%s", strstr(reply, "\"error\"") ?
+			 "err system_reset refused" : "ok");
 	} else if (sscanf(req, "qom-get %255s", arg) == 1) {
 		qmp_command(reply, sizeof(reply),
 			    "{\"execute\":\"qom-get\",\"arguments\":"
@@ -606,8 +688,8 @@ static void answer_request(const char *req, char *answer, size_t size)
 				 json_number(reply, "return"));
 	} else if (!strncmp(req, "qemu-said ", 10) && qemu_log_path) {
 		snprintf(answer, size, "ok %d", qemu_said(req + 10));
-	} else if (sscanf(req, "migrate %255s", arg) == 1) {
-		do_migrate(answer, size, arg);
+	} else if (!strncmp(req, "migrate ", 8)) {
+		do_migrate(answer, size, req + 8);
 	} else if (sscanf(req, "mark %255s", arg) == 1) {
 		sample(arg);
 		snprintf(answer, size, "ok");
@@ -620,6 +702,7 @@ int main(int argc, char **argv)
 {
 	char line[LINE_MAX_LEN], answer[LINE_MAX_LEN];
 	const char *qmp_path = NULL, *ctl_path = NULL;
+	unsigned int seed;
 	int opt;
 
 	while ((opt = getopt(argc, argv, "q:c:p:l:s:m:")) != -1) {
@@ -652,6 +735,11 @@ int main(int argc, char **argv)
 		die(USAGE);
 
 	start_ms = now_ms();
+	/* Random balloon targets: print the seed, so that a run can be redone */
+	seed = getenv("HB_SEED") ? strtoul(getenv("HB_SEED"), NULL, 0) :
+				   (unsigned int)time(NULL);
+	srandom(seed);
+	fprintf(stderr, "hb-host: random seed %u (HB_SEED)\n", seed);
 	qmp_connect(qmp_path);
 	read_memdev_sizes();
 	ctl.fd = connect_unix(ctl_path);
