@@ -3,7 +3,7 @@
  * Live migration while the balloon moves.  The guest holds 128 MiB of
  * checksummed data, and a child process rewrites and checks a working
  * set five times a second while the VM migrates to a second
- * QEMU (precopy, or postcopy after 2 s) and the host sets a random
+ * QEMU (precopy, or postcopy from the start) and the host sets a random
  * balloon target of up to MIB every second.  On the destination the
  * guest must run on: no bad word in the working set, the balloon reaches
  * the last target, and what the device holds is what the guest holds:

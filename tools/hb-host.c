@@ -33,7 +33,7 @@
  *   mark LABEL            a label in the sample file (see -s)
  *   migrate file|live|postcopy [churn MIB]
  *                         migrate the VM to a file (then resume it) or
- *                         live (precopy, or postcopy after 2 s) to a second
+ *                         live (precopy, or postcopy from the start) to a second
  *                         QEMU started by the run directory's start-dest
  *                         (-m), which then serves the requests; with churn,
  *                         set a random balloon target of 0 to MIB every
@@ -418,13 +418,12 @@ struct migration {
 	/* Set a random balloon target of up to churn_mib every second */
 	long long churn_mib, last_target_mib;
 	long long peak_kb;
+	char last_status[64];
 };
 
 /* Bandwidth while the balloon churns, so that it lasts some seconds */
 #define CHURN_BANDWIDTH		(32LL << 20)
 #define CHURN_INTERVAL_MS	1000
-/* Precopy before the switch to postcopy */
-#define POSTCOPY_AFTER_MS	2000
 
 static void set_target(long long mib)
 {
@@ -464,14 +463,20 @@ static const char *migrate_and_wait(const char *uri, struct migration *m)
 			       !strcmp(status, "completed") ?
 			       "completed-without-postcopy" : status;
 		m->in_postcopy |= !strcmp(status, "postcopy-active");
+		if (strcmp(status, m->last_status)) {
+			fprintf(stderr, "hb-host: migration %s after %.0f ms\n",
+				status, now_ms() - t0);
+			snprintf(m->last_status, sizeof(m->last_status), "%s",
+				 status);
+		}
 		if (m->churn_mib && !strcmp(status, "active") &&
 		    now_ms() - churned >= CHURN_INTERVAL_MS) {
 			churned = now_ms();
 			m->last_target_mib = random() % (m->churn_mib + 1);
 			set_target(m->last_target_mib);
 		}
-		if (m->postcopy && !switched &&
-		    now_ms() - t0 >= POSTCOPY_AFTER_MS) {
+		/* At once: precopy may otherwise complete first */
+		if (m->postcopy && !switched && !strcmp(status, "active")) {
 			qmp_command(reply, sizeof(reply),
 				    "{\"execute\":\"migrate-start-postcopy\"}");
 			switched = true;
@@ -549,7 +554,21 @@ static void do_migrate(char *answer, size_t size, const char *args)
 	t0 = now_ms();
 	status = migrate_and_wait(uri, &m);
 	if (strcmp(status, "completed")) {
-		snprintf(answer, size, "err migration %s", status);
+		qmp_command(reply, sizeof(reply),
+			    "{\"execute\":\"query-migrate\"}");
+		snprintf(answer, size, "err migration %s: %.1000s", status,
+			 reply);
+		fprintf(stderr, "hb-host: %s\n", answer);
+		/* Let the source run on, so that the guest hears of it */
+		qmp_command(reply, sizeof(reply), "{\"execute\":\"cont\"}");
+		if (m.live) {
+			src_qmp = qmp;
+			qmp = dest_qmp;
+			qmp_command(reply, sizeof(reply),
+				    "{\"execute\":\"quit\"}");
+			close(qmp.fd);
+			qmp = src_qmp;
+		}
 		return;
 	}
 	t0 = now_ms() - t0;
