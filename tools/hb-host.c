@@ -514,7 +514,7 @@ static void do_migrate(char *answer, size_t size, const char *args)
 	long long before, after;
 	const char *status;
 	pid_t dest_pid = 0;
-	double t0;
+	double t0, t0_wait;
 	struct conn src_qmp, dest_qmp;
 
 	if (sscanf(args, "%15s churn %lld", target, &m.churn_mib) < 1)
@@ -581,6 +581,17 @@ static void do_migrate(char *answer, size_t size, const char *args)
 		ctl.fd = connect_unix(path);
 		ctl.len = 0;
 		qemu_pid = dest_pid;
+		/*
+		 * The source completes once it has sent the device state; the
+		 * destination runs the guest once it has loaded it.
+		 */
+		for (t0_wait = now_ms(); now_ms() - t0_wait < MIGRATE_TIMEOUT_MS;
+		     usleep(MIGRATE_POLL_US)) {
+			qmp_command(reply, sizeof(reply),
+				    "{\"execute\":\"query-status\"}");
+			if (strstr(reply, "\"status\": \"running\""))
+				break;
+		}
 	} else {
 		snprintf(path, sizeof(path), "%s/migration.img", run_dir);
 		unlink(path);
