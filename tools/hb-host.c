@@ -425,13 +425,15 @@ struct migration {
 #define CHURN_BANDWIDTH		(32LL << 20)
 #define CHURN_INTERVAL_MS	1000
 
-static void set_target(long long mib)
+/* Make the balloon's target @mib; false when QEMU refuses it. */
+static bool set_target(long long mib)
 {
 	char reply[LINE_MAX_LEN];
 
 	qmp_command(reply, sizeof(reply),
 		    "{\"execute\":\"balloon\",\"arguments\":{\"value\":%lld}}",
 		    guest_ram_bytes() - (mib << 20));
+	return !strstr(reply, "\"error\"");
 }
 
 /* Migrate to @uri and wait for the end; returns the migration's status. */
@@ -678,11 +680,8 @@ static void answer_request(const char *req, char *answer, size_t size)
 	} else if (!strcmp(req, "hugepages-give")) {
 		give_huge_pages(answer, size);
 	} else if (sscanf(req, "balloon-target %lld", &n) == 1) {
-		qmp_command(reply, sizeof(reply),
-			    "{\"execute\":\"balloon\",\"arguments\":{\"value\":%lld}}",
-			    guest_ram_bytes() - (n << 20));
-		snprintf(answer, size, "%s", strstr(reply, "\"error\"") ?
-			 "err balloon refused" : "ok");
+		snprintf(answer, size, "%s",
+			 set_target(n) ? "ok" : "err balloon refused");
 	} else if (!strcmp(req, "balloon-held")) {
 		qmp_command(reply, sizeof(reply),
 			    "{\"execute\":\"query-balloon\"}");
