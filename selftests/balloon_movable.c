@@ -21,8 +21,12 @@
  *                                             allocate 1 GiB hugetlb pages
  *                                             from hugetlb_cma= (hb-vm -c
  *                                             qemu64,+pdpe1gb), TRIES times
+ *        balloon_movable race MIB SECONDS [SEED]
+ *                                             CMA allocations and offlining
+ *                                             in a loop while the target
+ *                                             moves at random up to MIB
  * MIB: the balloon size; the guest needs movable memory (hb-vm -d) for
- * offline and split.  cma and gigantic also run with the stock balloon;
+ * offline, split and race.  cma and gigantic also run with the stock balloon;
  * STOCK: its "N/TRIES" allocations that succeeded, which the page-order
  * balloon must match.
  */
@@ -37,6 +41,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -590,6 +595,161 @@ static void test_contig(unsigned long mib, bool gigantic, int tries,
 	       huge ? "page-order=host" : "stock", succeeded, tries, least);
 }
 
+/* What the racing children did, in memory they share with the parent. */
+struct race_counts {
+	long cma_ok, cma_failed;
+	long offline_ok, offline_failed;
+};
+
+static volatile sig_atomic_t race_stop;
+
+static void on_race_stop(int sig)
+{
+	(void)sig;
+	race_stop = 1;
+}
+
+static void on_race_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* Allocate the whole CMA area and free it, until told to stop. */
+static void race_cma(const struct contig_area *a, struct race_counts *c)
+{
+	char what[640];
+
+	while (!race_stop) {
+		if (contig_alloc(a, what, sizeof(what)))
+			c->cma_ok++;
+		else
+			c->cma_failed++;
+		contig_free(a);
+	}
+	_exit(0);
+}
+
+/*
+ * Offline and online each movable block in turn, until told to stop.  An
+ * offline that cannot finish in a few seconds is interrupted: the balloon
+ * may be inflating into the block meanwhile, which is the point.
+ */
+static void race_offline(const int *ids, int n, struct race_counts *c)
+{
+	struct sigaction sa = { .sa_handler = on_race_alarm };	/* no SA_RESTART */
+	char path[128];
+	int i;
+
+	sigaction(SIGALRM, &sa, NULL);
+	for (i = 0; !race_stop; i = (i + 1) % n) {
+		snprintf(path, sizeof(path), MEMORY_SYSFS "/memory%d/state", ids[i]);
+		alarm(5);
+		if (hb_write_str(path, "offline"))
+			c->offline_ok++;
+		else
+			c->offline_failed++;
+		alarm(0);
+		hb_write_str(path, "online_movable");
+	}
+	_exit(0);
+}
+
+/*
+ * Isolation racing the balloon for @seconds: one child allocates the
+ * whole CMA area (hb-vm -a cma=SIZE) and frees it, another offlines and
+ * onlines the movable blocks (hb-vm -d), while the host gets a new random
+ * target up to @mib every second.  Then the balloon deflates: its events
+ * balance, the host holds no host page, MemTotal is back, the data are
+ * intact; the kernel log (read by run-checks) shows no warning.
+ */
+static void test_race(unsigned long mib, int seconds, unsigned int seed)
+{
+	struct sigaction sa = { .sa_handler = on_race_stop };
+	struct contig_area a = { .gigantic = false };
+	long long mem0, in0, de0, hin0, hde0, hsp0, in, de, hin, hde, hsp;
+	long long moved0, moved;
+	struct balloon_state s;
+	struct race_counts *c;
+	int ids[MAX_BLOCKS], n, i, targets = 0;
+	pid_t cma_pid, off_pid;
+	unsigned long target;
+	char path[128];
+	char *data;
+
+	if (!contig_area_find(&a))
+		ksft_exit_skip("no CMA area in %s (hb-vm -a cma=SIZE)\n", CMA_DEBUGFS);
+	n = hb_movable_blocks(ids, MAX_BLOCKS);
+	if (!n)
+		ksft_exit_skip("no online movable memory block (hb-vm -d)\n");
+	c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (c == MAP_FAILED)
+		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+	memset(c, 0, sizeof(*c));
+	ksft_set_plan(5);
+	ksft_print_msg("seed %u: %d s, targets up to %lu MiB, %s all %lu MiB, %d movable blocks\n",
+		       seed, seconds, mib, a.dir, a.count * HB_SMALL_PAGE / MIB, n);
+	srand(seed);
+	data = guest_data();
+	mem0 = hb_meminfo_kb("MemTotal");
+	in0 = hb_vmstat("balloon_inflate");
+	de0 = hb_vmstat("balloon_deflate");
+	hin0 = hb_vmstat("balloon_huge_inflate");
+	hde0 = hb_vmstat("balloon_huge_deflate");
+	hsp0 = hb_vmstat("balloon_huge_split");
+	moved0 = hb_vmstat(huge ? "balloon_huge_migrate" : "balloon_migrate");
+
+	sigaction(SIGTERM, &sa, NULL);
+	cma_pid = fork();
+	if (!cma_pid)
+		race_cma(&a, c);
+	off_pid = fork();
+	if (!off_pid)
+		race_offline(ids, n, c);
+	if (cma_pid < 0 || off_pid < 0)
+		ksft_exit_fail_msg("fork: %s\n", strerror(errno));
+	for (i = 0; i < seconds; i++) {
+		target = (unsigned long)rand() % (mib / 2 + 1) * 2;
+		targets += hb_host_balloon_target(target);
+		sleep(1);
+	}
+	kill(cma_pid, SIGTERM);
+	kill(off_pid, SIGTERM);
+	waitpid(cma_pid, NULL, 0);
+	waitpid(off_pid, NULL, 0);
+	/* The offline child may have been stopped with a block offline */
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), MEMORY_SYSFS "/memory%d/state", ids[i]);
+		hb_write_str(path, "online_movable");
+	}
+
+	moved = hb_vmstat(huge ? "balloon_huge_migrate" : "balloon_migrate") - moved0;
+	ksft_test_result(c->cma_ok && c->offline_ok && moved > 0 &&
+			 targets == seconds,
+			 "isolation raced the balloon: %ld whole-area CMA allocations (%ld failed), %ld offlines (%ld failed), %lld %s moved, %d targets\n",
+			 c->cma_ok, c->cma_failed, c->offline_ok,
+			 c->offline_failed, moved,
+			 huge ? "host pages" : "4 KiB balloon pages", targets);
+	if (!hb_host_balloon(0, NULL))
+		ksft_exit_fail_msg("balloon does not go back to 0\n");
+	in = hb_vmstat("balloon_inflate") - in0;
+	de = hb_vmstat("balloon_deflate") - de0;
+	hin = hb_vmstat("balloon_huge_inflate") - hin0;
+	hde = hb_vmstat("balloon_huge_deflate") - hde0;
+	hsp = hb_vmstat("balloon_huge_split") - hsp0;
+	/* A split host page goes on as 4 KiB balloon pages */
+	ksft_test_result(in == de && hin == hde + hsp,
+			 "balloon events balance: 4 KiB %lld in, %lld out; host pages %lld in, %lld out, %lld split\n",
+			 in, de, hin, hde, hsp);
+	if (!balloon_state(&s))
+		ksft_exit_fail_msg("host counters\n");
+	ksft_test_result(!s.host_huge, "host holds %lld host pages of the balloon\n",
+			 s.host_huge);
+	ksft_test_result(s.mem_total_kb == mem0, "MemTotal %lld kB, was %lld kB\n",
+			 s.mem_total_kb, mem0);
+	check_data(data, "after the race");
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "offline";
@@ -614,6 +774,9 @@ int main(int argc, char **argv)
 		test_split(mib);
 	else if (contig)
 		test_contig(mib, !strcmp(mode, "gigantic"), rounds, stock);
+	else if (!strcmp(mode, "race"))
+		test_race(mib, rounds, stock ? strtoul(stock, NULL, 0) :
+					 (unsigned long)time(NULL));
 	else
 		ksft_exit_fail_msg("unknown mode %s\n", mode);
 

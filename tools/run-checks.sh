@@ -241,6 +241,15 @@ all_cases() {
 	run_case stock/movable-cma vm -m 1024 -a cma=128M balloon_movable cma 700 3
 	run_case -a stock/movable-cma huge/movable-cma vm -m 1024 -a cma=128M \
 		-o $huge balloon_movable cma 700 3 "{stock/movable-cma:contig_ok}"
+	# Isolation racing the balloon: whole-CMA allocations and offlining
+	# in a loop for two minutes while the target moves every second.
+	run_case stock/movable-race vm -m 1024 -d 2:512 -a cma=128M \
+		balloon_movable race 600 120
+	run_case huge/movable-race vm -m 1024 -d 2:512 -a cma=128M -o $huge \
+		balloon_movable race 600 120
+	# A system sleep with the balloon inflated (pm_test=devices).
+	run_case stock/suspend vm balloon_suspend 256
+	run_case huge/suspend vm -o $huge,free-page-reporting=on balloon_suspend 256
 	run_case stock/movable-gigantic vm $gigantic balloon_movable gigantic 1600 3
 	run_case -a stock/movable-gigantic huge/movable-gigantic vm $gigantic \
 		-o $huge balloon_movable gigantic 1600 3 "{stock/movable-gigantic:contig_ok}"
