@@ -26,7 +26,7 @@ export KBUILD_BUILD_HOST := hugeballoon
 GUEST_PATCHES := $(sort $(wildcard guest/patches/*.patch))
 HOST_PATCHES  := $(sort $(wildcard host/patches/*.patch))
 
-.PHONY: all deps guest guest-debug host host-tests initramfs check check-quick demo clean distclean \
+.PHONY: all deps guest guest-debug guest-nocompaction host host-tests initramfs check check-quick demo clean distclean \
 	guest-tree guest-patches host-tree host-patches versions
 
 all: guest host initramfs
@@ -72,9 +72,10 @@ host-patches:
 
 # --- guest kernels ----------------------------------------------------------
 #
-# One tree, two configurations: the release kernel (build/guest/bzImage,
-# for make demo and the benchmarks) and the debug kernel make check boots
-# (build/guest-debug/bzImage, guest/config.debug on top).
+# One tree, three configurations: the release kernel (build/guest/bzImage,
+# for make demo and the benchmarks), the debug kernel make check boots
+# (build/guest-debug/bzImage, guest/config.debug on top), and the debug
+# kernel without balloon compaction (build/guest-nocompaction/bzImage).
 
 KMAKE = $(MAKE) -s -C $(LINUX) O=$(abspath $(B)/$(1)/obj) CC="ccache gcc"
 
@@ -96,6 +97,7 @@ endef
 
 $(eval $(call guest_kernel,guest,guest/config.base Kconfig.snippet))
 $(eval $(call guest_kernel,guest-debug,guest/config.base Kconfig.snippet guest/config.debug))
+$(eval $(call guest_kernel,guest-nocompaction,guest/config.base Kconfig.snippet guest/config.debug guest/config.nocompaction))
 
 # --- host QEMU -------------------------------------------------------------
 
@@ -133,7 +135,7 @@ initramfs: $(STAMP)/linux-tree
 # --- tests and demo ----------------------------------------------------------
 # CASES=pattern: only the test cases whose name contains it.
 
-check: all guest-debug host-tests versions
+check: all guest-debug guest-nocompaction host-tests versions
 	@sh tools/run-checks.sh $(B) $(CASES)
 
 check-quick: all guest-debug host-tests versions

@@ -247,6 +247,13 @@ all_cases() {
 		balloon_movable race 600 120
 	run_case huge/movable-race vm -m 1024 -d 2:512 -a cma=128M -o $huge \
 		balloon_movable race 600 120
+	# Without balloon compaction (build/guest-nocompaction/bzImage) no
+	# balloon page may sit in movable memory, and offlining succeeds.
+	nocompaction=$build/guest-nocompaction/bzImage
+	run_case stock/nocompaction-offline vm -K "$nocompaction" -m 1024 \
+		-d 2:512 balloon_movable offline 600 3
+	run_case huge/nocompaction-offline vm -K "$nocompaction" -m 1024 \
+		-d 2:512 -o $huge balloon_movable offline 600 3
 	# A system sleep with the balloon inflated (pm_test=devices).
 	run_case stock/suspend vm balloon_suspend 256
 	run_case huge/suspend vm -o $huge,free-page-reporting=on balloon_suspend 256
