@@ -26,7 +26,7 @@ export KBUILD_BUILD_HOST := hugeballoon
 GUEST_PATCHES := $(sort $(wildcard guest/patches/*.patch))
 HOST_PATCHES  := $(sort $(wildcard host/patches/*.patch))
 
-.PHONY: all deps guest guest-debug guest-nocompaction host host-tests initramfs check check-quick demo clean distclean \
+.PHONY: all deps guest guest-debug guest-nocompaction host host-tests initramfs spec check check-quick demo clean distclean \
 	guest-tree guest-patches host-tree host-patches versions
 
 all: guest host initramfs
@@ -131,6 +131,12 @@ initramfs: $(STAMP)/linux-tree
 		KSRC=$(abspath $(LINUX))
 	@$(MAKE) --no-print-directory -C tools O=$(abspath $(B)/tools)
 	@sh tools/mkinitramfs.sh $(B)/initramfs.cpio.gz $(B)/selftests
+
+# --- the virtio specification with the proposal ----------------------------
+# make check builds it too (case host/spec-build).
+
+spec:
+	@sh tools/spec.sh spec-proposal/patches $(B)/spec
 
 # --- tests and demo ----------------------------------------------------------
 # CASES=pattern: only the test cases whose name contains it.

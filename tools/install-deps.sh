@@ -12,7 +12,9 @@ packages="build-essential bc bison flex libelf-dev libssl-dev cpio kmod
 	rsync ccache git python3 python3-venv ninja-build meson pkg-config
 	libglib2.0-dev libpixman-1-dev zlib1g-dev libfdt-dev
 	linux-source-6.1 seabios qemu-system-data busybox-static numactl
-	libhugetlbfs-bin socat jq gnuplot-nox dpkg-dev xz-utils bzip2"
+	libhugetlbfs-bin socat jq gnuplot-nox dpkg-dev xz-utils bzip2
+	texlive-xetex texlive-latex-extra texlive-fonts-recommended lmodern
+	fonts-liberation"
 
 missing=
 for p in $packages; do

@@ -7,17 +7,18 @@
 # N skipped".  Exit status 1 when anything failed.
 #
 #   run-checks.sh [--quick] BUILD-DIR [CASE-PATTERN]
+#   run-checks.sh --list BUILD-DIR: the names of all cases, one a line
 #
 # A case fails when one of its results is "not ok", when it exits with a
 # status its TAP does not explain (a skip after results, a crash, a lost
 # guest status), when it plans more or fewer results than it gives, when
 # it gives none, and when it skips for a reason that is not a host limit.
 set -u
-quick=
-if [ "${1:-}" = --quick ]; then
-	quick=1
-	shift
-fi
+quick= list=
+case ${1:-} in
+--quick) quick=1; shift ;;
+--list) list=1; shift ;;
+esac
 build=$1 pattern=${2:-}
 top=$(cd "$(dirname "$0")/.." && pwd)
 export HB_BUILD=$build
@@ -155,6 +156,10 @@ run_case() {
 	fi
 	name=$1
 	shift
+	if [ -n "$list" ]; then
+		echo "$name"
+		return
+	fi
 	printf '%s\n' "$@" > "$state/$(case_id "$name").cmd"
 	case $name in *"$pattern"*) ;; *) return ;; esac
 	if [ -n "$quick" ]; then
@@ -283,6 +288,10 @@ all_cases() {
 		balloon_hugetlb 1024 1048576
 }
 
+if [ -n "$list" ]; then
+	all_cases
+	exit 0
+fi
 all_cases
 rm -f "$state"/*.done
 counting=
