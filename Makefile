@@ -12,6 +12,7 @@ STAMP     := $(B)/stamp
 LINUX     := $(SRC)/linux
 QEMU      := $(SRC)/qemu
 QOBJ      := $(B)/host/obj
+QAOBJ     := $(B)/host-asan/obj
 JOBS      ?= $(shell nproc)
 
 export CCACHE_DIR ?= $(HOME)/.cache/hugeballoon-ccache
@@ -26,7 +27,7 @@ export KBUILD_BUILD_HOST := hugeballoon
 GUEST_PATCHES := $(sort $(wildcard guest/patches/*.patch))
 HOST_PATCHES  := $(sort $(wildcard host/patches/*.patch))
 
-.PHONY: all deps guest guest-debug guest-nocompaction host host-tests initramfs spec check check-quick demo clean distclean \
+.PHONY: all deps guest guest-debug guest-nocompaction host host-tests host-asan fuzz initramfs spec check check-quick demo clean distclean \
 	guest-tree guest-patches host-tree host-patches versions
 
 all: guest host initramfs
@@ -124,6 +125,27 @@ host-tests: $(QOBJ)/build.ninja
 	@ninja -C $(QOBJ) tests/qtest/qos-test > $(B)/host/ninja-tests.log 2>&1 || \
 		{ grep -B5 -A20 -m3 'error' $(B)/host/ninja-tests.log; exit 1; }
 
+# The same QEMU with ASan and UBSan, and the virtqueue fuzzer, for
+# make check (a slice) and make fuzz.
+$(QAOBJ)/build.ninja: | $(STAMP)/qemu-tree
+	@rm -rf $(QAOBJ) && mkdir -p $(QAOBJ)
+	@echo "  CONFIG  qemu (sanitizers)"
+	@cd $(QAOBJ) && $(abspath $(QEMU))/configure $(QEMU_CONFIGURE) \
+		--enable-sanitizers > configure.log 2>&1 || \
+		{ tail -n 30 configure.log; exit 1; }
+
+host-asan: $(QAOBJ)/build.ninja
+	@echo "  QEMU    $(QAOBJ)/qemu-system-x86_64 (sanitizers)"
+	@ninja -C $(QAOBJ) qemu-system-x86_64 \
+		tests/qtest/virtio-balloon-fuzz-test > $(B)/host-asan/ninja.log 2>&1 || \
+		{ grep -B5 -A20 -m3 'error' $(B)/host-asan/ninja.log; exit 1; }
+
+# make fuzz SECONDS=N [SEED=S]: the fuzzer for N seconds.
+SECONDS ?= 300
+SEED    ?= 1
+fuzz: host-asan
+	@sh tools/fuzz.sh $(B) seconds $(SECONDS) $(SEED)
+
 # --- selftests, tools, initramfs ---------------------------------------------
 
 initramfs: $(STAMP)/linux-tree
@@ -141,10 +163,10 @@ spec:
 # --- tests and demo ----------------------------------------------------------
 # CASES=pattern: only the test cases whose name contains it.
 
-check: all guest-debug guest-nocompaction host-tests versions
+check: all guest-debug guest-nocompaction host-tests host-asan versions
 	@sh tools/run-checks.sh $(B) $(CASES)
 
-check-quick: all guest-debug host-tests versions
+check-quick: all guest-debug host-tests host-asan versions
 	@sh tools/run-checks.sh --quick $(B) $(CASES)
 
 demo: all
