@@ -37,12 +37,7 @@ int main(int argc, char **argv)
 
 	ksft_print_header();
 	ksft_set_plan(huge ? 5 : 2);
-	for (waited = 0; waited < REBUILD_S; waited++) {
-		hb_host_balloon_held(&held_mib);
-		if (held_mib == (long long)mib)
-			break;
-		sleep(1);
-	}
+	waited = hb_wait_balloon_held(mib, REBUILD_S, &held_mib);
 	ksft_test_result(held_mib == (long long)mib,
 			 "%s: after the reset the driver rebuilds the balloon to %lld MiB (%d s)\n",
 			 mode, held_mib, waited);

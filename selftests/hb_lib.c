@@ -149,6 +149,30 @@ bool hb_host_balloon_target(unsigned long size_mib)
 			    size_mib);
 }
 
+int hb_wait_balloon_held(unsigned long mib, int seconds, long long *held_mib)
+{
+	int waited;
+
+	for (waited = 0; waited < seconds; waited++) {
+		if (hb_host_balloon_held(held_mib) && *held_mib == (long long)mib)
+			break;
+		sleep(1);
+	}
+	return waited;
+}
+
+bool hb_host_balloon_unplug(long long *ms)
+{
+	return host_number(ms, "balloon-unplug%s", "");
+}
+
+bool hb_host_balloon_plug(void)
+{
+	char answer[HB_LINE_MAX];
+
+	return host_request(answer, sizeof(answer), "balloon-plug");
+}
+
 bool hb_host_balloon_held(long long *mib)
 {
 	return host_number(mib, "balloon-held%s", "");

@@ -43,6 +43,11 @@ bool hb_host_give_huge_pages(void);
 /* Set the balloon's target without waiting; its size now, in MiB. */
 bool hb_host_balloon_target(unsigned long size_mib);
 bool hb_host_balloon_held(long long *mib);
+/* Wait up to @seconds until the host sees @mib MiB held; seconds waited */
+int hb_wait_balloon_held(unsigned long mib, int seconds, long long *held_mib);
+/* hb-vm -U: device_del the balloon (until QEMU removed it), device_add it */
+bool hb_host_balloon_unplug(long long *ms);
+bool hb_host_balloon_plug(void);
 /* How many QMP events @name QEMU has sent. */
 bool hb_host_qmp_events(const char *name, long long *count);
 /*

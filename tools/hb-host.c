@@ -61,7 +61,7 @@
 #include <unistd.h>
 
 #define USAGE	"usage: hb-host -q QMP-SOCKET -c CTL-SOCKET -p QEMU-PID" \
-		" [-l QEMU-LOG] [-s SAMPLES] [-m RUN-DIR]"
+		" [-l QEMU-LOG] [-s SAMPLES] [-m RUN-DIR] [-u BALLOON-DEVICE]"
 #define LINE_MAX_LEN		4096
 #define SAMPLE_INTERVAL_MS	100
 /* A 1 GiB balloon under TCG takes seconds; a stuck one is a failure. */
@@ -81,6 +81,8 @@ struct conn {
 static struct conn qmp, ctl;
 /* The names of the QMP events seen, one a line, as long as they fit */
 static char events_seen[16384];
+/* With -u: the balloon's -device argument, on a hotpluggable port */
+static const char *unplug_opts;
 /* What hugepages-take holds */
 static void *taken_mem;
 static size_t taken_len;
@@ -640,6 +642,49 @@ static void give_huge_pages(char *answer, size_t size)
 	snprintf(answer, size, "ok");
 }
 
+/*
+ * device_del the balloon and wait until QEMU has removed it: the guest
+ * gives its pages back first.
+ */
+static void unplug_balloon(char *answer, size_t size)
+{
+	char reply[LINE_MAX_LEN];
+	int before = count_events("DEVICE_DELETED");
+	double t0 = now_ms();
+
+	qmp_command(reply, sizeof(reply),
+		    "{\"execute\":\"device_del\",\"arguments\":{\"id\":\"balloon0\"}}");
+	if (strstr(reply, "\"error\"")) {
+		snprintf(answer, size, "err %.2000s", reply);
+		return;
+	}
+	while (count_events("DEVICE_DELETED") == before) {
+		if (now_ms() - t0 > BALLOON_TIMEOUT_MS) {
+			snprintf(answer, size, "err balloon0 not removed");
+			return;
+		}
+		usleep(100 * 1000);
+		qmp_command(reply, sizeof(reply),
+			    "{\"execute\":\"query-status\"}");
+	}
+	snprintf(answer, size, "ok %.0f", now_ms() - t0);
+}
+
+/* device_add the balloon again, as hb-vm first added it */
+static void plug_balloon(char *answer, size_t size)
+{
+	char reply[LINE_MAX_LEN];
+
+	qmp_command(reply, sizeof(reply),
+		    "{\"execute\":\"human-monitor-command\",\"arguments\":"
+		    "{\"command-line\":\"device_add %s\"}}", unplug_opts);
+	/* HMP answers errors as text */
+	if (strstr(reply, "\"error\"") || !strstr(reply, "\"return\": \"\""))
+		snprintf(answer, size, "err %.2000s", reply);
+	else
+		snprintf(answer, size, "ok");
+}
+
 static bool qemu_said(const char *text)
 {
 	char line[LINE_MAX_LEN];
@@ -715,6 +760,10 @@ static void answer_request(const char *req, char *answer, size_t size)
 		else
 			snprintf(answer, size, "ok %lld",
 				 json_number(reply, "return"));
+	} else if (!strcmp(req, "balloon-unplug") && unplug_opts) {
+		unplug_balloon(answer, size);
+	} else if (!strcmp(req, "balloon-plug") && unplug_opts) {
+		plug_balloon(answer, size);
 	} else if (!strncmp(req, "qemu-said ", 10) && qemu_log_path) {
 		snprintf(answer, size, "ok %d", qemu_said(req + 10));
 	} else if (!strncmp(req, "migrate ", 8)) {
@@ -734,8 +783,11 @@ int main(int argc, char **argv)
 	unsigned int seed;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "q:c:p:l:s:m:")) != -1) {
+	while ((opt = getopt(argc, argv, "q:c:p:l:s:m:u:")) != -1) {
 		switch (opt) {
+		case 'u':
+			unplug_opts = optarg;
+			break;
 		case 'm':
 			run_dir = optarg;
 			break;

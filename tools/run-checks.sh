@@ -217,6 +217,13 @@ all_cases() {
 	# A private mapping keeps released pages reserved to QEMU.
 	run_case huge/hugetlb-2M-private vm -b hugetlb-2M -p -o $huge \
 		balloon_hugetlb 400 2048 private
+	# The device unplugged from its PCIe root port, or the driver
+	# unbound, with 200 MiB inflated: the guest gets everything back,
+	# and the balloon comes again.
+	run_case stock/unplug vm -U -b hugetlb-2M balloon_unplug unplug 200
+	run_case huge/unplug vm -U -b hugetlb-2M -o $huge balloon_unplug unplug 200
+	run_case stock/unbind vm -b hugetlb-2M balloon_unplug unbind 200
+	run_case huge/unbind vm -b hugetlb-2M -o $huge balloon_unplug unbind 200
 	# A reset with the balloon inflated: the next boot rebuilds it.
 	run_case stock/reset vm balloon_reset 256
 	run_case huge/reset vm -o $huge balloon_reset 256
