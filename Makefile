@@ -140,8 +140,8 @@ host-asan: $(QAOBJ)/build.ninja
 		tests/qtest/virtio-balloon-fuzz-test > $(B)/host-asan/ninja.log 2>&1 || \
 		{ grep -B5 -A20 -m3 'error' $(B)/host-asan/ninja.log; exit 1; }
 
-# make fuzz SECONDS=N [SEED=S]: the fuzzer for N seconds.
-SECONDS ?= 300
+# make fuzz [SECONDS=N] [SEED=S]: the fuzzer for N seconds (420).
+SECONDS ?= 420
 SEED    ?= 1
 fuzz: host-asan
 	@sh tools/fuzz.sh $(B) seconds $(SECONDS) $(SEED)
