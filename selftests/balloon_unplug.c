@@ -63,7 +63,7 @@ int main(int argc, char **argv)
 	ksft_set_plan(3 + (unplug ? 2 : 1) + (huge ? 2 + !unplug : 0));
 
 	total0 = hb_meminfo_kb("MemTotal");
-	usable0 = hb_host_usable_huge_pages(2048);
+	usable0 = hb_host_usable_huge_pages(HB_HUGE_KB);
 	if (!hb_balloon_dev())
 		ksft_exit_fail_msg("no device bound to virtio_balloon\n");
 	snprintf(dev, sizeof(dev), "%s", strrchr(hb_balloon_dev(), '/') + 1);
@@ -71,7 +71,7 @@ int main(int argc, char **argv)
 		ksft_exit_fail_msg("inflating to %lu MiB failed\n", mib);
 	if (huge) {
 		hb_host_qom_get("huge-pages-held", &held);
-		usable1 = hb_host_usable_huge_pages(2048);
+		usable1 = hb_host_usable_huge_pages(HB_HUGE_KB);
 		ksft_test_result(held * HB_HUGE_KB >= (long long)mib * 1024 / 2 &&
 				 usable1 - usable0 == held,
 				 "%s: %lu MiB inflated, %lld MiB as host pages, %lld more usable on the host\n",
@@ -90,7 +90,7 @@ int main(int argc, char **argv)
 	ksft_test_result(waited >= 0 && total1 == total0,
 			 "%s: %s (%lld ms): the guest has all its memory again, MemTotal %lld of %lld kB\n",
 			 mode, how, ms, total1, total0);
-	usable1 = hb_host_usable_huge_pages(2048);
+	usable1 = hb_host_usable_huge_pages(HB_HUGE_KB);
 	ksft_test_result(usable1 == usable0,
 			 "%s: the host's usable huge pages are as before the inflation: %lld of %lld\n",
 			 mode, usable1, usable0);

@@ -82,7 +82,7 @@ static struct conn qmp, ctl;
 /* The names of the QMP events seen, one a line, as long as they fit */
 static char events_seen[16384];
 /* With -u: the balloon's -device argument, on a hotpluggable port */
-static const char *unplug_opts;
+static const char *balloon_device;
 /* What hugepages-take holds */
 static void *taken_mem;
 static size_t taken_len;
@@ -677,7 +677,7 @@ static void plug_balloon(char *answer, size_t size)
 
 	qmp_command(reply, sizeof(reply),
 		    "{\"execute\":\"human-monitor-command\",\"arguments\":"
-		    "{\"command-line\":\"device_add %s\"}}", unplug_opts);
+		    "{\"command-line\":\"device_add %s\"}}", balloon_device);
 	/* HMP answers errors as text */
 	if (strstr(reply, "\"error\"") || !strstr(reply, "\"return\": \"\""))
 		snprintf(answer, size, "err %.2000s", reply);
@@ -760,9 +760,9 @@ static void answer_request(const char *req, char *answer, size_t size)
 		else
 			snprintf(answer, size, "ok %lld",
 				 json_number(reply, "return"));
-	} else if (!strcmp(req, "balloon-unplug") && unplug_opts) {
+	} else if (!strcmp(req, "balloon-unplug") && balloon_device) {
 		unplug_balloon(answer, size);
-	} else if (!strcmp(req, "balloon-plug") && unplug_opts) {
+	} else if (!strcmp(req, "balloon-plug") && balloon_device) {
 		plug_balloon(answer, size);
 	} else if (!strncmp(req, "qemu-said ", 10) && qemu_log_path) {
 		snprintf(answer, size, "ok %d", qemu_said(req + 10));
@@ -786,7 +786,7 @@ int main(int argc, char **argv)
 	while ((opt = getopt(argc, argv, "q:c:p:l:s:m:u:")) != -1) {
 		switch (opt) {
 		case 'u':
-			unplug_opts = optarg;
+			balloon_device = optarg;
 			break;
 		case 'm':
 			run_dir = optarg;
