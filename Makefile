@@ -27,8 +27,8 @@ export KBUILD_BUILD_HOST := hugeballoon
 GUEST_PATCHES := $(sort $(wildcard guest/patches/*.patch))
 HOST_PATCHES  := $(sort $(wildcard host/patches/*.patch))
 
-.PHONY: all deps guest guest-debug guest-nocompaction host host-tests host-asan fuzz initramfs spec check check-quick demo clean distclean \
-	guest-tree guest-patches host-tree host-patches versions
+.PHONY: all deps guest guest-debug guest-nocompaction host host-tests host-asan install fuzz initramfs spec check check-quick demo clean distclean \
+	guest-tree guest-patches host-tree host-patches versions FORCE
 
 all: guest host initramfs
 
@@ -102,11 +102,18 @@ $(eval $(call guest_kernel,guest-nocompaction,guest/config.base Kconfig.snippet 
 
 # --- host QEMU -------------------------------------------------------------
 
-QEMU_CONFIGURE := --target-list=x86_64-softmmu --without-default-features \
+# Debian's firmware (seabios, qemu-system-data) is found without -L.
+QEMU_PREFIX    := /usr/local
+QEMU_CONFIGURE := --prefix=$(QEMU_PREFIX) --target-list=x86_64-softmmu --without-default-features \
 	--enable-tcg --enable-kvm --disable-docs --disable-install-blobs \
-	--disable-werror
+	--disable-werror --firmwarepath=/usr/share/seabios:/usr/share/qemu
 
-$(QOBJ)/build.ninja: | $(STAMP)/qemu-tree
+# A build directory is configured anew when these options change.
+$(B)/%/configure.args: FORCE
+	@mkdir -p $(@D)
+	@echo '$(QEMU_CONFIGURE)' | cmp -s - $@ || echo '$(QEMU_CONFIGURE)' > $@
+
+$(QOBJ)/build.ninja: $(B)/host/configure.args | $(STAMP)/qemu-tree
 	@rm -rf $(QOBJ) && mkdir -p $(QOBJ)
 	@echo "  CONFIG  qemu"
 	@cd $(QOBJ) && $(abspath $(QEMU))/configure $(QEMU_CONFIGURE) \
@@ -114,10 +121,24 @@ $(QOBJ)/build.ninja: | $(STAMP)/qemu-tree
 
 host: $(QOBJ)/build.ninja
 	@echo "  QEMU    $(B)/host/qemu-system-x86_64"
-	@ninja -C $(QOBJ) qemu-system-x86_64 > $(B)/host/ninja.log 2>&1 || \
+	@ninja -C $(QOBJ) qemu-system-x86_64 trace/trace-events-all \
+		> $(B)/host/ninja.log 2>&1 || \
 		{ grep -B5 -A20 -m3 'error' $(B)/host/ninja.log; exit 1; }
 	@cp $(QOBJ)/qemu-system-x86_64 $(B)/host/qemu-system-x86_64.new
 	@mv $(B)/host/qemu-system-x86_64.new $(B)/host/qemu-system-x86_64
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: QEMU is relocatable (it
+# finds its data from where its binary is), so what meson installs under
+# the configured prefix is copied to any PREFIX without a rebuild.
+PREFIX ?= /usr/local
+install: host
+	@echo "  INSTALL $(DESTDIR)$(PREFIX)"
+	@rm -rf $(B)/host/stage
+	@meson install -C $(QOBJ) --no-rebuild --quiet \
+		--destdir $(abspath $(B)/host/stage) > $(B)/host/install.log
+	@mkdir -p $(DESTDIR)$(PREFIX)
+	@cp -R $(B)/host/stage/$(QEMU_PREFIX)/. $(DESTDIR)$(PREFIX)/
+	@rm -rf $(B)/host/stage
 
 # The host series' qtests (libqos), run by make check.
 host-tests: $(QOBJ)/build.ninja
@@ -127,7 +148,7 @@ host-tests: $(QOBJ)/build.ninja
 
 # The same QEMU with ASan and UBSan, and the virtqueue fuzzer, for
 # make check (a slice) and make fuzz.
-$(QAOBJ)/build.ninja: | $(STAMP)/qemu-tree
+$(QAOBJ)/build.ninja: $(B)/host-asan/configure.args | $(STAMP)/qemu-tree
 	@rm -rf $(QAOBJ) && mkdir -p $(QAOBJ)
 	@echo "  CONFIG  qemu (sanitizers)"
 	@cd $(QAOBJ) && $(abspath $(QEMU))/configure $(QEMU_CONFIGURE) \
@@ -139,6 +160,8 @@ host-asan: $(QAOBJ)/build.ninja
 	@ninja -C $(QAOBJ) qemu-system-x86_64 \
 		tests/qtest/virtio-balloon-fuzz-test > $(B)/host-asan/ninja.log 2>&1 || \
 		{ grep -B5 -A20 -m3 'error' $(B)/host-asan/ninja.log; exit 1; }
+	@cp $(QAOBJ)/qemu-system-x86_64 $(B)/host-asan/qemu-system-x86_64.new
+	@mv $(B)/host-asan/qemu-system-x86_64.new $(B)/host-asan/qemu-system-x86_64
 
 # make fuzz [SECONDS=N] [SEED=S]: the fuzzer for N seconds (420).
 SECONDS ?= 420

@@ -16,23 +16,18 @@ obj=$build/host-asan/obj
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tools/tap.sh"
 fuzzer=$obj/tests/qtest/virtio-balloon-fuzz-test
-[ -x "$fuzzer" ] && [ -x "$obj/qemu-system-x86_64" ] ||
+# The copy out of the build tree: there, QEMU would look for its
+# firmware in the tree's qemu-bundle instead of Debian's directories.
+qemu=$build/host-asan/qemu-system-x86_64
+[ -x "$fuzzer" ] && [ -x "$qemu" ] ||
 	{ echo "Bail out! $fuzzer missing: run 'make host-asan'"; exit 1; }
-
-# qtest starts QEMU by this name: Debian's firmware, no NIC.
-wrap=$(mktemp -d)
-log=$wrap/log
-trap 'rm -rf "$wrap"' EXIT
-cat > "$wrap/qemu-system-x86_64" <<EOW
-#!/bin/sh
-exec "$obj/qemu-system-x86_64" -L /usr/share/seabios -L /usr/share/qemu -nic none "\$@"
-EOW
-chmod +x "$wrap/qemu-system-x86_64"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 
 # Leaks at exit are QEMU's own and not what this looks for.
 export ASAN_OPTIONS=detect_leaks=0:halt_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-export QTEST_QEMU_BINARY=$wrap/qemu-system-x86_64 HB_FUZZ_SEED=$seed
+export QTEST_QEMU_BINARY=$qemu HB_FUZZ_SEED=$seed
 if [ "$mode" = seconds ]; then
 	export HB_FUZZ_SECONDS=$amount
 else

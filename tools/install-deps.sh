@@ -14,7 +14,7 @@ packages="build-essential bc bison flex libelf-dev libssl-dev cpio kmod
 	linux-source-6.1 seabios qemu-system-data busybox-static numactl
 	libhugetlbfs-bin socat jq gnuplot-nox dpkg-dev xz-utils bzip2
 	texlive-xetex texlive-latex-extra texlive-fonts-recommended lmodern
-	fonts-liberation"
+	fonts-liberation libvirt-daemon-system libvirt-clients"
 
 missing=
 for p in $packages; do
@@ -24,6 +24,14 @@ done
 
 if [ -n "$missing" ]; then
 	echo "deps: installing$missing"
+	# Start no service while installing (libvirtd, virtlogd): the
+	# libvirt case starts its own, privately.
+	policy=/usr/sbin/policy-rc.d
+	if [ ! -e "$policy" ]; then
+		trap 'rm -f "$policy"' EXIT
+		printf '#!/bin/sh\nexit 101\n' > "$policy"
+		chmod +x "$policy"
+	fi
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 		--no-install-recommends $missing >/dev/null

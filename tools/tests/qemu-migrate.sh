@@ -85,7 +85,7 @@ wait_for() {
 start_qemu() {	# $1: name, rest: extra options
 	name=$1; shift
 	"$qemu" -M q35 -accel tcg -m ${ram_mib}M -smp 2 -nodefaults -nographic \
-		-nic none -no-reboot -L /usr/share/seabios -L /usr/share/qemu \
+		-nic none -no-reboot \
 		-kernel "$kernel" -initrd "$build/initramfs.cpio.gz" \
 		-append "console=ttyS0 panic=-1 loglevel=5 printk.time=1" \
 		-device virtio-balloon-pci,id=balloon0,page-order=host \

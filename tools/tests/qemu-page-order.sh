@@ -22,13 +22,12 @@ host_page_order() {
 		'{"execute":"qom-get","arguments":{"path":"/machine/peripheral/balloon0/virtio-backend","property":"host-page-order"}}' \
 		'{"execute":"quit"}' |
 	# shellcheck disable=SC2086 # $1 is an option list
-	"$qemu" -M q35 -S -nodefaults -nographic -nic none -L /usr/share/seabios \
-		-L /usr/share/qemu $1 -device "virtio-balloon-pci,id=balloon0$2" \
+	"$qemu" -M q35 -S -nodefaults -nographic -nic none $1 -device "virtio-balloon-pci,id=balloon0$2" \
 		-qmp stdio 2>&1 | sed -n 's/.*"return": \([0-9]*\)}.*/\1/p; /qemu-system/p'
 }
 
 for bad in bogus 0 31; do
-	msg=$("$qemu" -M q35 -nodefaults -nographic -nic none -S -L /usr/share/seabios \
+	msg=$("$qemu" -M q35 -nodefaults -nographic -nic none -S \
 		-device virtio-balloon-pci,page-order=$bad 2>&1 </dev/null)
 	status=$?
 	if [ $status -ne 0 ] && echo "$msg" | grep -q "'host'"; then
