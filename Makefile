@@ -27,7 +27,7 @@ export KBUILD_BUILD_HOST := hugeballoon
 GUEST_PATCHES := $(sort $(wildcard guest/patches/*.patch))
 HOST_PATCHES  := $(sort $(wildcard host/patches/*.patch))
 
-.PHONY: all deps guest guest-debug guest-nocompaction host host-tests host-asan install fuzz initramfs spec check check-quick demo clean distclean \
+.PHONY: all deps guest guest-debug guest-nocompaction host host-tests host-asan install fuzz initramfs spec check check-quick demo bench clean distclean \
 	guest-tree guest-patches host-tree host-patches versions FORCE
 
 all: guest host initramfs
@@ -194,6 +194,11 @@ check-quick: all guest-debug host-tests host-asan versions
 
 demo: all
 	@sh tools/demo.sh $(B)
+
+# make bench [ROUNDS=5]: the performance tables, alternating runs.
+ROUNDS ?= 5
+bench: all
+	@sh tools/bench.sh $(B) $(ROUNDS)
 
 clean:
 	rm -rf $(B)/guest $(B)/host $(B)/selftests $(B)/tools \

@@ -35,7 +35,8 @@
 int main(int argc, char **argv)
 {
 	unsigned long mib = argc > 1 ? strtoul(argv[1], NULL, 0) : 300;
-	double stock_ms = argc > 2 ? strtod(argv[2], NULL) : 0, ms = 0;
+	double stock_ms = argc > 2 ? strtod(argv[2], NULL) : 0;
+	double ms = 0, deflate_ms;
 	bool huge = hb_huge_mode();
 	const char *mode = huge ? "page-order=host" : "stock";
 	long long fb0, fb1, want = mib * 256, huge_free;
@@ -82,8 +83,10 @@ int main(int argc, char **argv)
 		ksft_test_result_fail("%s: no stock time to compare with (balloon_fallback MIB STOCK-MS)\n",
 				      mode);
 
-	hb_host_balloon(0, NULL);
+	if (!hb_host_balloon(0, &deflate_ms))
+		deflate_ms = -1;
 	hb_write_knob(HB_UNEVICTABLE_KNOB, unevictable);
-	printf("# DEMO mode=%s inflate_ms=%.1f\n", mode, ms);
+	printf("# DEMO mode=%s inflate_ms=%.1f deflate_ms=%.1f\n", mode, ms,
+	       deflate_ms);
 	ksft_finished();
 }

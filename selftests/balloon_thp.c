@@ -78,7 +78,7 @@ int main(int argc, char **argv)
 	const char *mode = huge ? "page-order=host" : "stock";
 	char *mem, *thp_mem;
 	unsigned long bad;
-	double ms;
+	double ms, deflate_ms;
 
 	ksft_print_header();
 	ksft_set_plan(6);
@@ -131,7 +131,7 @@ int main(int argc, char **argv)
 			 "%s: guest THP not taken by the balloon\n", mode);
 
 	hb_host_mark("deflate");
-	if (!hb_host_balloon(0, NULL))
+	if (!hb_host_balloon(0, &deflate_ms))
 		ksft_exit_fail_msg("deflate failed\n");
 	fill_pages(mem, touch, 0, 2);
 	host2 = host_ahp();
@@ -157,7 +157,7 @@ int main(int argc, char **argv)
 			 "%s: balloon_huge_inflate counted %lld host pages (want %s%lld)\n",
 			 mode, huge1 - huge0, huge ? ">= " : "", want);
 
-	printf("# DEMO mode=%s inflate_mib=%lu inflate_ms=%.1f host_ahp_before=%lld host_ahp_after=%lld guest_ahp_before=%lld guest_ahp_after=%lld host_ahp_retouch=%lld\n",
-	       mode, inflate_mib, ms, host0, host1, guest0, guest1, host2);
+	printf("# DEMO mode=%s inflate_mib=%lu inflate_ms=%.1f deflate_ms=%.1f host_ahp_before=%lld host_ahp_after=%lld guest_ahp_before=%lld guest_ahp_after=%lld host_ahp_retouch=%lld\n",
+	       mode, inflate_mib, ms, deflate_ms, host0, host1, guest0, guest1, host2);
 	ksft_finished();
 }

@@ -21,8 +21,7 @@ deflate_ms() {
 		sed -n 's/^# deflate: \([0-9.]*\) ms.*/\1/p'
 }
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-spread() { sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s-%s", lo, hi }'; }
+. "$top/tools/stats.sh"
 
 for backend in anon hugetlb-2M; do
 	i=0

@@ -1,0 +1,147 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# make bench: the performance figures review asked for, the stock balloon
+# beside page-order=host, on the release kernel (build/guest/bzImage) and
+# THP-backed guest RAM.  Every figure is the median of ROUNDS runs that
+# alternate stock and page-order=host, with its spread (lowest-highest):
+#
+# - inflate and deflate speed, 400 MiB on an unfragmented guest
+#   (balloon_basic), on the seed scenario (balloon_thp 800 400) and
+#   300 MiB on fully fragmented memory (balloon_fallback);
+# - guest THP after inflation (balloon_thp_demand): from the seed
+#   scenario and from an unfragmented guest, 400 MiB ballooned, then
+#   workloads faulted with MADV_HUGEPAGE, up to most of MemFree (the
+#   guest has no swap): THP at fault and after khugepaged, THP fault
+#   fallbacks, fault throughput, host THP of the guest RAM, and whether
+#   the workload was killed for want of memory;
+# - page-fault throughput with free page reporting off, at the driver's
+#   order and at pageblock order (balloon_report_bench); page-order=host
+#   advertises 4 MiB host pages (x-host-page-order-raw=10), so that the
+#   host order and pageblock order differ.
+#
+# Under TCG a time is only worth its ratio to stock's of the same rounds.
+# Exits 1 if a run failed.
+#
+#   bench.sh BUILD-DIR [ROUNDS]
+set -u
+build=$1 rounds=${2:-5}
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/tools/stats.sh"
+out=$build/bench
+rm -rf "$out"
+mkdir -p "$out"
+export HB_BUILD=$build
+huge=page-order=host
+failed=0
+# MiB faulted after the inflation; MemFree is about 150 MiB after the
+# seed scenario and 550 MiB from a clean start.
+seed_workloads="32 64 96" clean_workloads="128 256 384"
+
+# Run one guest into $out/NAME.tap.
+run() {
+	name=$1
+	shift
+	echo "bench: $name: $*" >&2
+	if ! "$top/tools/hb-vm" "$@" > "$out/$name.tap" 2> "$out/$name.err" ||
+	   grep -q '^not ok' "$out/$name.tap"; then
+		echo "bench: $name failed:" >&2
+		grep '^not ok' "$out/$name.tap" >&2
+		tail -n 5 "$out/$name.err" >&2
+		failed=1
+	fi
+}
+
+# Value of KEY on the "# DEMO" or "# BENCH" lines of NAME's TAP that
+# contain MATCH.
+fig() {
+	grep "^# \(DEMO\|BENCH\) .*$3" "$out/$1.tap" 2>/dev/null | tr ' ' '\n' |
+		sed -n "s/^$2=//p" | head -n 1
+}
+
+# Collect one figure of each round's runs NAME-MODE-ROUND into a column.
+column() {	# name mode key [match]
+	r=1
+	while [ $r -le "$rounds" ]; do
+		fig "$1-$2-$r" "$3" "${4:-}"
+		r=$((r + 1))
+	done | grep -v '^$'
+}
+
+cell() { v=$(column "$@"); printf '%s (%s)' "$(echo "$v" | median)" "$(echo "$v" | spread)"; }
+
+ratio() {
+	awk -v a="$(column "$1" huge "$2" "${3:-}" | median)" \
+	    -v b="$(column "$1" stock "$2" "${3:-}" | median)" \
+		'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "n/a" }'
+}
+
+row() {	# label name key [match]
+	printf '%-44s %22s %22s %6s\n' "$1" "$(cell "$2" stock "$3" "${4:-}")" \
+		"$(cell "$2" huge "$3" "${4:-}")" "$(ratio "$2" "$3" "${4:-}")"
+}
+
+header() {
+	echo
+	echo "$1"
+	printf '%-44s %22s %22s %6s\n' "" "stock: median (spread)" \
+		"page-order=host" "ratio"
+}
+
+r=1
+while [ $r -le "$rounds" ]; do
+	run basic-stock-$r balloon_basic 400
+	run basic-huge-$r -o $huge balloon_basic 400
+	run seed-stock-$r balloon_thp 800 400 32
+	run seed-huge-$r -o $huge balloon_thp 800 400 32
+	run frag-stock-$r balloon_fallback 300
+	run frag-huge-$r -o $huge balloon_fallback 300 \
+		"$(fig frag-stock-$r inflate_ms)"
+	run thp-seed-stock-$r balloon_thp_demand seed 400 $seed_workloads
+	run thp-seed-huge-$r -o $huge balloon_thp_demand seed 400 $seed_workloads
+	run thp-clean-stock-$r balloon_thp_demand clean 400 $clean_workloads
+	run thp-clean-huge-$r -o $huge balloon_thp_demand clean 400 $clean_workloads
+	run report-stock-$r -o free-page-reporting=on balloon_report_bench 8 32
+	run report-huge-$r -o $huge,x-host-page-order-raw=10,free-page-reporting=on \
+		balloon_report_bench 8 32
+	r=$((r + 1))
+done
+
+# balloon_basic prints its times as diagnostics: make them figures.
+for f in "$out"/basic-*.tap; do
+	i=$(sed -n 's/^# inflate [0-9]* MiB: \([0-9.]*\) ms.*/\1/p' "$f")
+	d=$(sed -n 's/^# deflate: \([0-9.]*\) ms.*/\1/p' "$f")
+	echo "# DEMO inflate_ms=$i deflate_ms=$d" >> "$f"
+done
+
+echo "bench: $rounds alternating rounds; release kernel, THP-backed guest RAM, TCG"
+header "Inflate and deflate (ms)"
+row "inflate 400 MiB, unfragmented" basic inflate_ms
+row "deflate 400 MiB, unfragmented" basic deflate_ms
+row "inflate 400 MiB, seed scenario" seed inflate_ms
+row "deflate 400 MiB, seed scenario" seed deflate_ms
+row "inflate 300 MiB, fully fragmented" frag inflate_ms
+row "deflate 300 MiB, fully fragmented" frag deflate_ms
+row "host THP of guest RAM after seed inflate (kB)" seed host_ahp_after
+row "host THP after deflate and re-touch (kB)" seed host_ahp_retouch
+
+for state in seed clean; do
+	header "Guest THP after inflating 400 MiB, $state start (MADV_HUGEPAGE workload)"
+	eval "workloads=\$${state}_workloads"
+	for mib in $workloads; do
+		m="mib=$mib "
+		row "$mib MiB: MemFree before (kB)" thp-$state memfree_kb "$m"
+		row "  killed for want of memory (0/1)" thp-$state killed "$m"
+		row "  THP at fault (kB)" thp-$state thp_fault_kb "$m"
+		row "  THP after khugepaged 10 s (kB)" thp-$state thp_khugepaged_kb "$m"
+		row "  thp_fault_fallback" thp-$state fault_fallback "$m"
+		row "  fault throughput (MiB/s)" thp-$state fault_mib_s "$m"
+		row "  host THP of guest RAM (kB)" thp-$state host_ahp_kb "$m"
+	done
+done
+
+header "Page faults with free page reporting (pages/s, 2 threads, 32 MiB chunks)"
+row "reporting off" report off
+row "reporting at the driver's order (stock 9, host 10)" report driver
+row "reporting at pageblock order (9)" report pageblock
+exit $failed
