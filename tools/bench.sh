@@ -55,7 +55,7 @@ run() {
 # Value of KEY on the "# DEMO" or "# BENCH" lines of NAME's TAP that
 # contain MATCH.
 fig() {
-	grep "^# \(DEMO\|BENCH\) .*$3" "$out/$1.tap" 2>/dev/null | tr ' ' '\n' |
+	grep "^# \(DEMO\|BENCH\) .*${3:-}" "$out/$1.tap" 2>/dev/null | tr ' ' '\n' |
 		sed -n "s/^$2=//p" | head -n 1
 }
 
@@ -69,6 +69,13 @@ column() {	# name mode key [match]
 }
 
 cell() { v=$(column "$@"); printf '%s (%s)' "$(echo "$v" | median)" "$(echo "$v" | spread)"; }
+
+# The workloads killed for want of memory, of the rounds.
+kills() {
+	printf '%-44s %22s %22s\n' "$1" \
+		"$(column "$2" stock killed "$3" | awk '{ n += $1 } END { print n + 0 }') of $rounds" \
+		"$(column "$2" huge killed "$3" | awk '{ n += $1 } END { print n + 0 }') of $rounds"
+}
 
 ratio() {
 	awk -v a="$(column "$1" huge "$2" "${3:-}" | median)" \
@@ -131,7 +138,7 @@ for state in seed clean; do
 	for mib in $workloads; do
 		m="mib=$mib "
 		row "$mib MiB: MemFree before (kB)" thp-$state memfree_kb "$m"
-		row "  killed for want of memory (0/1)" thp-$state killed "$m"
+		kills "  killed for want of memory" thp-$state "$m"
 		row "  THP at fault (kB)" thp-$state thp_fault_kb "$m"
 		row "  THP after khugepaged 10 s (kB)" thp-$state thp_khugepaged_kb "$m"
 		row "  thp_fault_fallback" thp-$state fault_fallback "$m"
