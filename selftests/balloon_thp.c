@@ -22,19 +22,6 @@
 /* The proportion of a figure a huge-page balloon must keep. */
 #define KEEP_PERCENT	95
 
-static char *map(unsigned long len, int advice)
-{
-	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		ksft_exit_fail_msg("mmap %lu MiB: %s\n", len / MIB,
-				   strerror(errno));
-	if (madvise(p, len, advice))
-		ksft_exit_fail_msg("madvise: %s\n", strerror(errno));
-	return p;
-}
-
 /*
  * Fill every @step-th page from page @first.  Pages are touched in address
  * order, so the guest hands out physical pages in that order too and
@@ -86,10 +73,10 @@ int main(int argc, char **argv)
 		       mode, touch / MIB, inflate_mib);
 
 	/* Guest THP the balloon must not take. */
-	thp_mem = map(thp, MADV_HUGEPAGE);
+	thp_mem = hb_map(thp, MADV_HUGEPAGE);
 	memset(thp_mem, 0x5a, thp);
 
-	mem = map(touch, MADV_NOHUGEPAGE);
+	mem = hb_map(touch, MADV_NOHUGEPAGE);
 	fill_pages(mem, touch, 0, 1);
 	if (!hb_free_every_other_page(mem, touch, 0))
 		ksft_exit_fail_msg("MADV_DONTNEED: %s\n", strerror(errno));

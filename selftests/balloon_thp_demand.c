@@ -46,19 +46,6 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static char *map(unsigned long len, int advice)
-{
-	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		ksft_exit_fail_msg("mmap %lu MiB: %s\n", len / MIB,
-				   strerror(errno));
-	if (madvise(p, len, advice))
-		ksft_exit_fail_msg("madvise: %s\n", strerror(errno));
-	return p;
-}
-
 static void khugepaged(long sleep_ms, long pages)
 {
 	if (!hb_write_knob(PAGES_TO_SCAN_KNOB, pages) ||
@@ -87,7 +74,7 @@ static void workload(const char *mode, const char *state, unsigned long mib)
 	alloc0 = hb_vmstat("thp_fault_alloc");
 	fallback0 = hb_vmstat("thp_fault_fallback");
 	t0 = now_ms();
-	p = map(len, MADV_HUGEPAGE);
+	p = hb_map(len, MADV_HUGEPAGE);
 	for (off = 0; off < len; off += HB_SMALL_PAGE)
 		p[off] = 1;
 	ms = now_ms() - t0;
@@ -160,7 +147,7 @@ int main(int argc, char **argv)
 	khugepaged(ASLEEP_MS, BUSY_PAGES);
 
 	if (!strcmp(state, "seed")) {
-		char *mem = map(touch, MADV_NOHUGEPAGE);
+		char *mem = hb_map(touch, MADV_NOHUGEPAGE);
 
 		hb_fill(mem, touch, 0);
 		if (!hb_free_every_other_page(mem, touch, 0))

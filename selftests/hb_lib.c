@@ -579,7 +579,7 @@ bool hb_block_online_movable(int id)
 	return false;
 }
 
-char *hb_map_filled(unsigned long len, unsigned long seed)
+char *hb_map(unsigned long len, int advice)
 {
 	char *mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -587,6 +587,15 @@ char *hb_map_filled(unsigned long len, unsigned long seed)
 	if (mem == MAP_FAILED)
 		ksft_exit_fail_msg("mmap %lu MiB: %s\n", len / MIB,
 				   strerror(errno));
+	if (madvise(mem, len, advice))
+		ksft_exit_fail_msg("madvise: %s\n", strerror(errno));
+	return mem;
+}
+
+char *hb_map_filled(unsigned long len, unsigned long seed)
+{
+	char *mem = hb_map(len, MADV_NORMAL);
+
 	hb_fill(mem, len, seed);
 	return mem;
 }

@@ -143,7 +143,11 @@ bool hb_huge_mode(void);
 /* A region filled with a pattern derived from @seed, and its check. */
 void hb_fill(void *mem, unsigned long len, unsigned long seed);
 unsigned long hb_check(const void *mem, unsigned long len, unsigned long seed);
-/* Anonymous memory of @len bytes, filled as by hb_fill(); exits on failure. */
+/*
+ * Anonymous memory of @len bytes with madvise() @advice, and the same
+ * filled as by hb_fill(); both exit on failure.
+ */
+char *hb_map(unsigned long len, int advice);
 char *hb_map_filled(unsigned long len, unsigned long seed);
 
 /* A sysfs or procfs file as a string, without its newline. */
