@@ -80,6 +80,9 @@ host-patches:
 
 KMAKE = $(MAKE) -s -C $(LINUX) O=$(abspath $(B)/$(1)/obj) CC="ccache gcc"
 
+# Copy a build result to its fixed path in one step, never half-written.
+publish = cp $(1) $(2).new && mv $(2).new $(2)
+
 # $(1): output directory under $(B); $(2): config fragments in merge order.
 define guest_kernel
 $(B)/$(1)/obj/.config: $(2) | $(STAMP)/linux-tree
@@ -92,8 +95,7 @@ $(B)/$(1)/obj/.config: $(2) | $(STAMP)/linux-tree
 $(1): $(B)/$(1)/obj/.config
 	@echo "  KERNEL  $(B)/$(1)/bzImage"
 	@$$(call KMAKE,$(1)) -j$(JOBS) bzImage
-	@cp $(B)/$(1)/obj/arch/x86/boot/bzImage $(B)/$(1)/bzImage.new
-	@mv $(B)/$(1)/bzImage.new $(B)/$(1)/bzImage
+	@$(call publish,$(B)/$(1)/obj/arch/x86/boot/bzImage,$(B)/$(1)/bzImage)
 endef
 
 $(eval $(call guest_kernel,guest,guest/config.base Kconfig.snippet))
@@ -124,8 +126,7 @@ host: $(QOBJ)/build.ninja
 	@ninja -C $(QOBJ) qemu-system-x86_64 trace/trace-events-all \
 		> $(B)/host/ninja.log 2>&1 || \
 		{ grep -B5 -A20 -m3 'error' $(B)/host/ninja.log; exit 1; }
-	@cp $(QOBJ)/qemu-system-x86_64 $(B)/host/qemu-system-x86_64.new
-	@mv $(B)/host/qemu-system-x86_64.new $(B)/host/qemu-system-x86_64
+	@$(call publish,$(QOBJ)/qemu-system-x86_64,$(B)/host/qemu-system-x86_64)
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: QEMU is relocatable (it
 # finds its data from where its binary is), so what meson installs under
@@ -160,8 +161,7 @@ host-asan: $(QAOBJ)/build.ninja
 	@ninja -C $(QAOBJ) qemu-system-x86_64 \
 		tests/qtest/virtio-balloon-fuzz-test > $(B)/host-asan/ninja.log 2>&1 || \
 		{ grep -B5 -A20 -m3 'error' $(B)/host-asan/ninja.log; exit 1; }
-	@cp $(QAOBJ)/qemu-system-x86_64 $(B)/host-asan/qemu-system-x86_64.new
-	@mv $(B)/host-asan/qemu-system-x86_64.new $(B)/host-asan/qemu-system-x86_64
+	@$(call publish,$(QAOBJ)/qemu-system-x86_64,$(B)/host-asan/qemu-system-x86_64)
 
 # make fuzz [SECONDS=N] [SEED=S]: the fuzzer for N seconds (420).
 SECONDS ?= 420

@@ -29,19 +29,29 @@ pool=/sys/kernel/mm/hugepages/hugepages-2048kB
 balloon=/machine/peripheral/balloon0/virtio-backend
 dir=$(mktemp -d /tmp/hb-libvirt.XXXXXX)
 pool_old=
+
+# Run a command once a second until it succeeds, for at most $1 s.
+wait_for() {
+	t=$1
+	shift
+	until "$@"; do
+		[ "$t" -gt 0 ] || return 1
+		sleep 1
+		t=$((t - 1))
+	done
+}
+
+gone() { ! kill -0 "$@" 2>/dev/null; }
+
 # Stop libvirtd and virtlogd; true when both are gone within 10 s.
 stop_daemons() {
 	pids=$(cat "$dir/libvirtd.pid" "$dir/virtlogd.pid" 2>/dev/null)
 	[ -z "$pids" ] && return 0
+	rm -f "$dir/libvirtd.pid" "$dir/virtlogd.pid"
 	# shellcheck disable=SC2086 # a list of pids
 	kill $pids 2>/dev/null
-	t=0
-	while kill -0 $pids 2>/dev/null && [ $t -lt 10 ]; do
-		sleep 1
-		t=$((t + 1))
-	done
-	rm -f "$dir/libvirtd.pid" "$dir/virtlogd.pid"
-	! kill -0 $pids 2>/dev/null
+	# shellcheck disable=SC2086
+	wait_for 10 gone $pids
 }
 
 cleanup() {
@@ -70,15 +80,7 @@ memstat() {
 	virsh -q dommemstat $domain | sed -n "s/^$1 //p"
 }
 
-# Wait up to $3 s for property $1 to read $2.
-wait_qom() {
-	t=0
-	while [ "$(qom_get "$1")" != "$2" ] && [ $t -lt "$3" ]; do
-		sleep 1
-		t=$((t + 1))
-	done
-	[ "$(qom_get "$1")" = "$2" ]
-}
+qom_is() { [ "$(qom_get "$1")" = "$2" ]; }
 
 need=$((mem_mib / 2))
 [ -d "$pool" ] || { echo "1..0 # SKIP host has no 2048 kB huge pages"; exit 0; }
@@ -121,11 +123,7 @@ export LIBVIRT_DEFAULT_URI=qemu:///system
 
 virtlogd -d -p "$dir/virtlogd.pid"
 libvirtd -d -p "$dir/libvirtd.pid"
-t=0
-until virsh -q version > /dev/null 2>&1 || [ $t -ge 30 ]; do
-	sleep 1
-	t=$((t + 1))
-done
+wait_for 30 virsh -q version > /dev/null 2>&1
 
 sed -e "s|@KERNEL@|$build/guest-debug/bzImage|" \
 	-e "s|@INITRD@|$build/initramfs.cpio.gz|" \
@@ -140,7 +138,7 @@ if virsh -q define "$dir/domain.xml" > "$dir/virsh.log" 2>&1 &&
 	case " $args " in
 	*" -L "*) result fail "libvirt started the installed QEMU without -L ($args)" ;;
 	" $emulator "*) result ok "libvirt started the installed QEMU without -L" ;;
-	*) result fail "libvirt started the installed QEMU without -L ($args)" ;;
+	*) result fail "libvirt started the installed QEMU without -L (started $args)" ;;
 	esac
 else
 	result fail "libvirt started the installed QEMU without -L: $(cat "$dir/virsh.log")"
@@ -160,18 +158,14 @@ else
 	result fail "host-page-order is 9 through <qemu:override> (read '$order')"
 fi
 
-t=0
-until grep -q HB-MANAGED "$dir/console.log" 2>/dev/null || [ $t -ge 300 ]; do
-	sleep 1
-	t=$((t + 1))
-done
+wait_for 300 grep -qs HB-MANAGED "$dir/console.log"
 # The guest's stats arrive every 2 s (<stats period>).
 sleep 4
 available_full=$(memstat available)
 
 virsh -q setmem $domain $(((mem_mib - down_mib) * 1024)) --live
 pages=$((down_mib / 2))
-wait_qom huge-pages-held $pages 120
+wait_for 120 qom_is huge-pages-held $pages
 held=$(qom_get huge-pages-held)
 sleep 4
 actual=$(memstat actual) available=$(memstat available)
@@ -193,7 +187,7 @@ else
 fi
 
 virsh -q setmem $domain $((mem_mib * 1024)) --live
-wait_qom huge-pages-held 0 120
+wait_for 120 qom_is huge-pages-held 0
 held=$(qom_get huge-pages-held)
 actual=$(memstat actual)
 echo "# setmem back up: huge-pages-held $held, actual $actual KiB," \
