@@ -4,7 +4,8 @@
 # make bench: the performance figures review asked for, the stock balloon
 # beside page-order=host, on the release kernel (build/guest/bzImage) and
 # THP-backed guest RAM.  Every figure is the median of ROUNDS runs that
-# alternate stock and page-order=host, with its spread (lowest-highest):
+# alternate stock and page-order=host, with its spread (lowest-highest);
+# tools/bench-tables.sh prints the tables:
 #
 # - inflate and deflate speed, 400 MiB on an unfragmented guest
 #   (balloon_basic), on the seed scenario (balloon_thp 800 400) and
@@ -27,7 +28,6 @@
 set -u
 build=$1 rounds=${2:-5}
 top=$(cd "$(dirname "$0")/.." && pwd)
-. "$top/tools/stats.sh"
 out=$build/bench
 rm -rf "$out"
 mkdir -p "$out"
@@ -50,49 +50,6 @@ run() {
 		tail -n 5 "$out/$name.err" >&2
 		failed=1
 	fi
-}
-
-# Value of KEY on the "# DEMO" or "# BENCH" lines of NAME's TAP that
-# contain MATCH.
-fig() {
-	grep "^# \(DEMO\|BENCH\) .*${3:-}" "$out/$1.tap" 2>/dev/null | tr ' ' '\n' |
-		sed -n "s/^$2=//p" | head -n 1
-}
-
-# Collect one figure of each round's runs NAME-MODE-ROUND into a column.
-column() {	# name mode key [match]
-	r=1
-	while [ $r -le "$rounds" ]; do
-		fig "$1-$2-$r" "$3" "${4:-}"
-		r=$((r + 1))
-	done | grep -v '^$'
-}
-
-cell() { v=$(column "$@"); printf '%s (%s)' "$(echo "$v" | median)" "$(echo "$v" | spread)"; }
-
-# The workloads killed for want of memory, of the rounds.
-kills() {
-	printf '%-44s %22s %22s\n' "$1" \
-		"$(column "$2" stock killed "$3" | awk '{ n += $1 } END { print n + 0 }') of $rounds" \
-		"$(column "$2" huge killed "$3" | awk '{ n += $1 } END { print n + 0 }') of $rounds"
-}
-
-ratio() {
-	awk -v a="$(column "$1" huge "$2" "${3:-}" | median)" \
-	    -v b="$(column "$1" stock "$2" "${3:-}" | median)" \
-		'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "n/a" }'
-}
-
-row() {	# label name key [match]
-	printf '%-44s %22s %22s %6s\n' "$1" "$(cell "$2" stock "$3" "${4:-}")" \
-		"$(cell "$2" huge "$3" "${4:-}")" "$(ratio "$2" "$3" "${4:-}")"
-}
-
-header() {
-	echo
-	echo "$1"
-	printf '%-44s %22s %22s %6s\n' "" "stock: median (spread)" \
-		"page-order=host" "ratio"
 }
 
 r=1
@@ -121,34 +78,5 @@ for f in "$out"/basic-*.tap; do
 	echo "# DEMO inflate_ms=$i deflate_ms=$d" >> "$f"
 done
 
-echo "bench: $rounds alternating rounds; release kernel, THP-backed guest RAM, TCG"
-header "Inflate and deflate (ms)"
-row "inflate 400 MiB, unfragmented" basic inflate_ms
-row "deflate 400 MiB, unfragmented" basic deflate_ms
-row "inflate 400 MiB, seed scenario" seed inflate_ms
-row "deflate 400 MiB, seed scenario" seed deflate_ms
-row "inflate 300 MiB, fully fragmented" frag inflate_ms
-row "deflate 300 MiB, fully fragmented" frag deflate_ms
-row "host THP of guest RAM after seed inflate (kB)" seed host_ahp_after
-row "host THP after deflate and re-touch (kB)" seed host_ahp_retouch
-
-for state in seed clean; do
-	header "Guest THP after inflating 400 MiB, $state start (MADV_HUGEPAGE workload)"
-	eval "workloads=\$${state}_workloads"
-	for mib in $workloads; do
-		m="mib=$mib "
-		row "$mib MiB: MemFree before (kB)" thp-$state memfree_kb "$m"
-		kills "  killed for want of memory" thp-$state "$m"
-		row "  THP at fault (kB)" thp-$state thp_fault_kb "$m"
-		row "  THP after khugepaged 10 s (kB)" thp-$state thp_khugepaged_kb "$m"
-		row "  thp_fault_fallback" thp-$state fault_fallback "$m"
-		row "  fault throughput (MiB/s)" thp-$state fault_mib_s "$m"
-		row "  host THP of guest RAM (kB)" thp-$state host_ahp_kb "$m"
-	done
-done
-
-header "Page faults with free page reporting (pages/s, 2 threads, 32 MiB chunks)"
-row "reporting off" report off
-row "reporting at the driver's order (stock 9, host 10)" report driver
-row "reporting at pageblock order (9)" report pageblock
+sh "$top/tools/bench-tables.sh" "$build" "$rounds"
 exit $failed
