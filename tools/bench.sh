@@ -19,7 +19,9 @@
 # - page-fault throughput with free page reporting off, at the driver's
 #   order and at pageblock order (balloon_report_bench); page-order=host
 #   advertises 4 MiB host pages (x-host-page-order-raw=10), so that the
-#   host order and pageblock order differ.
+#   host order and pageblock order differ; and again with 1 GiB host
+#   pages (x-host-page-order-raw=18) and a hot-added 1 GiB DIMM, where
+#   the driver's order reports whole free 1 GiB ranges.
 #
 # Under TCG a time is only worth its ratio to stock's of the same rounds.
 # Exits 1 if a run failed.
@@ -67,6 +69,11 @@ while [ $r -le "$rounds" ]; do
 	run thp-clean-huge-$r -o $huge balloon_thp_demand clean 400 $clean_workloads
 	run report-stock-$r -o free-page-reporting=on balloon_report_bench 8 32
 	run report-huge-$r -o $huge,x-host-page-order-raw=10,free-page-reporting=on \
+		balloon_report_bench 8 32
+	run report1g-stock-$r -d 1:1024 -o free-page-reporting=on \
+		balloon_report_bench 8 32
+	run report1g-huge-$r -d 1:1024 \
+		-o $huge,x-host-page-order-raw=18,free-page-reporting=on \
 		balloon_report_bench 8 32
 	r=$((r + 1))
 done
