@@ -100,5 +100,5 @@ row "reporting at pageblock order (9)" report pageblock
 
 header "Page faults with 1 GiB range reporting (pages/s, 1 GiB DIMM, host order 18 for page-order=host)"
 row "reporting off" report1g off
-row "reporting at the driver's order (9; 1 GiB ranges)" report1g driver
+row "reporting at the driver's order (stock 9, host 1 GiB ranges)" report1g driver
 row "reporting at pageblock order (9)" report1g pageblock
