@@ -15,13 +15,6 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tools/stats.sh"
 out=$build/bench
 
-# Value of KEY on the "# DEMO" or "# BENCH" lines of NAME's TAP that
-# contain MATCH.
-fig() {
-	grep "^# \(DEMO\|BENCH\) .*${3:-}" "$out/$1.tap" 2>/dev/null | tr ' ' '\n' |
-		sed -n "s/^$2=//p" | head -n 1
-}
-
 # Collect one figure of each round's runs NAME-MODE-ROUND into a column.
 column() {	# name mode key [match]
 	r=1

@@ -30,6 +30,7 @@
 set -u
 build=$1 rounds=${2:-5}
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/tools/stats.sh"
 out=$build/bench
 rm -rf "$out"
 mkdir -p "$out"
