@@ -16,6 +16,7 @@
 #include <termios.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/reboot.h>
 
 #include "kselftest.h"
 #include "hb_lib.h"
@@ -192,11 +193,16 @@ long long hb_host_boot(void)
 	return boot;
 }
 
-void hb_host_reset(void)
+void hb_host_reset(bool by_guest)
 {
 	char answer[HB_LINE_MAX];
 
-	host_request(answer, sizeof(answer), "reset");
+	host_request(answer, sizeof(answer), by_guest ? "reset guest" : "reset");
+	if (by_guest) {
+		sync();
+		reboot(RB_AUTOBOOT);
+		ksft_exit_fail_msg("reboot: %s\n", strerror(errno));
+	}
 }
 
 bool hb_host_qom_get(const char *prop, long long *val)

@@ -51,11 +51,12 @@ bool hb_host_balloon_plug(void);
 /* How many QMP events @name QEMU has sent. */
 bool hb_host_qmp_events(const char *name, long long *count);
 /*
- * Which boot of the VM this is (1 the first); and resetting the VM, after
- * which it boots again and runs the same test.
+ * Which boot of the VM this is (1 the first); and resetting the VM, by
+ * the host (system_reset) or by the guest rebooting itself, after which it
+ * boots again and runs the same test.
  */
 long long hb_host_boot(void);
-void hb_host_reset(void);
+void hb_host_reset(bool by_guest);
 bool hb_host_qom_get(const char *prop, long long *val);
 /* The device's counts of host pages inflated and deflated since reset. */
 bool hb_host_huge_counts(long long *inflated, long long *deflated);

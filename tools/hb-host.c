@@ -26,8 +26,10 @@
  *   qmp-events NAME       how many QMP events NAME QEMU has sent so far
  *   boot                  how many times the guest has asked this (1 on
  *                         its first boot); a reset guest shuts down again
- *   reset                 reset the VM (system_reset) and let it boot
- *                         again, though hb-vm runs QEMU with -no-reboot
+ *   reset [guest]         reset the VM (system_reset) and let it boot
+ *                         again, though hb-vm runs QEMU with -no-reboot;
+ *                         with guest, only let the guest's own reboot
+ *                         reset it
  *   qom-get PROP          property of the balloon device (id balloon0)
  *   qemu-said TEXT        1 if QEMU's output (-l FILE) holds TEXT, else 0
  *   mark LABEL            a label in the sample file (see -s)
@@ -742,14 +744,15 @@ static void answer_request(const char *req, char *answer, size_t size)
 			    "{\"execute\":\"set-action\",\"arguments\":"
 			    "{\"reboot\":\"shutdown\"}}");
 		snprintf(answer, size, "ok %d", ++boots);
-	} else if (!strcmp(req, "reset")) {
+	} else if (!strcmp(req, "reset") || !strcmp(req, "reset guest")) {
 		qmp_command(reply, sizeof(reply),
 			    "{\"execute\":\"set-action\",\"arguments\":"
 			    "{\"reboot\":\"reset\"}}");
-		qmp_command(reply, sizeof(reply),
-			    "{\"execute\":\"system_reset\"}");
+		if (!strcmp(req, "reset"))
+			qmp_command(reply, sizeof(reply),
+				    "{\"execute\":\"system_reset\"}");
 		snprintf(answer, size, "%s", strstr(reply, "\"error\"") ?
-			 "err system_reset refused" : "ok");
+			 "err reset refused" : "ok");
 	} else if (sscanf(req, "qom-get %255s", arg) == 1) {
 		qmp_command(reply, sizeof(reply),
 			    "{\"execute\":\"qom-get\",\"arguments\":"
