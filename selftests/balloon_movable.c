@@ -13,6 +13,8 @@
  *        balloon_movable compact MIB ROUNDS   compact_memory ROUNDS times
  *        balloon_movable split MIB            offline a block holding host
  *                                             pages with none free elsewhere
+ *        balloon_movable cancel MIB           the same, and the offline
+ *                                             cancelled
  *        balloon_movable cma MIB [TRIES [STOCK]]
  *                                             allocate the whole CMA area
  *                                             (hb-vm -a cma=SIZE) through
@@ -26,7 +28,7 @@
  *                                             in a loop while the target
  *                                             moves at random up to MIB
  * MIB: the balloon size; the guest needs movable memory (hb-vm -d) for
- * offline, split and race.  cma and gigantic also run with the stock balloon;
+ * offline, split, cancel and race.  cma and gigantic also run with the stock balloon;
  * STOCK: its "N/TRIES" allocations that succeeded, which the page-order
  * balloon must match.
  */
@@ -41,6 +43,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -255,54 +258,111 @@ static void test_compact(unsigned long mib, int rounds)
 	check_data(data, "after compaction");
 }
 
-static void test_split(unsigned long mib)
+/* A present page of [@mem, @mem + @len) in the pfn range, or NULL. */
+static char *page_in_pfns(char *mem, unsigned long len, unsigned long first_pfn,
+			  unsigned long nr_pfns)
 {
-	unsigned long nr_pages = block_pages(), len;
-	int ids[MAX_BLOCKS], n, i, best = -1, unevictable;
-	struct balloon_state s0, s1;
-	long heads, best_heads = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	unsigned long off, pfn;
+	uint64_t entry;
+	char *page = NULL;
+
+	if (fd < 0)
+		return NULL;
+	for (off = 0; off < len && !page; off += HB_SMALL_PAGE) {
+		if (pread(fd, &entry, sizeof(entry),
+			  ((uintptr_t)(mem + off) / HB_SMALL_PAGE) * sizeof(entry)) !=
+		    sizeof(entry))
+			break;
+		pfn = entry & ((1ULL << 55) - 1);
+		if ((entry >> 63) && pfn >= first_pfn && pfn - first_pfn < nr_pfns)
+			page = mem + off;
+	}
+	close(fd);
+	return page;
+}
+
+/* A balloon with no free host page left to move its host pages to. */
+struct no_room {
+	char *data;		/* checked at the end */
+	char *fill;		/* every other 4 KiB page of the rest, pinned */
+	unsigned long len;
+	int unevictable;	/* the knob's value before */
+	int block;		/* the movable block with most host pages */
+	long heads;		/* host pages of the balloon in it */
+	char *pinned;		/* with @want_pinned, a page of fill in it */
+};
+
+static void no_room_setup(unsigned long mib, struct no_room *r, int plan,
+			  bool want_pinned)
+{
+	char *pinned = NULL;
+	unsigned long nr_pages = block_pages();
 	struct hb_balloon_range in;
-	char *data, *fill;
-	bool ok;
+	int ids[MAX_BLOCKS], n, i;
 
 	n = hb_movable_blocks(ids, MAX_BLOCKS);
 	if (!n || !nr_pages)
 		ksft_exit_skip("no online movable memory block (hb-vm -d)\n");
-	unevictable = hb_read_knob(HB_UNEVICTABLE_KNOB);
-	if (unevictable < 0 || !hb_write_knob(HB_UNEVICTABLE_KNOB, 0))
+	r->unevictable = hb_read_knob(HB_UNEVICTABLE_KNOB);
+	if (r->unevictable < 0 || !hb_write_knob(HB_UNEVICTABLE_KNOB, 0))
 		ksft_exit_skip("%s not writable\n", HB_UNEVICTABLE_KNOB);
-	ksft_set_plan(5);
-	data = guest_data();
+	ksft_set_plan(plan);
+	r->data = guest_data();
 	inflate(mib);
 
-	/* No free host page left: every other 4 KiB page of the rest used. */
-	len = (hb_meminfo_kb("MemFree") - SPARE_KB) * KIB;
-	fill = hb_pin_holes(len);
-	if (!fill)
+	r->len = (hb_meminfo_kb("MemFree") - SPARE_KB) * KIB;
+	r->fill = hb_pin_holes(r->len);
+	if (!r->fill)
 		ksft_exit_fail_msg("pinning %lu MiB with holes: %s\n",
-				   len / MIB, strerror(errno));
+				   r->len / MIB, strerror(errno));
 
+	r->block = -1;
+	r->heads = 0;
 	for (i = 0; i < n; i++) {
 		if (!hb_balloon_in_range((unsigned long)ids[i] * nr_pages,
 					 nr_pages, &in))
 			ksft_exit_fail_msg("/proc/kpageflags: %s\n", strerror(errno));
-		heads = in.host;
-		if (heads > best_heads) {
-			best_heads = heads;
-			best = ids[i];
+		if (in.host <= r->heads)
+			continue;
+		if (want_pinned) {
+			pinned = page_in_pfns(r->fill, r->len,
+					      (unsigned long)ids[i] * nr_pages,
+					      nr_pages);
+			if (!pinned)
+				continue;
 		}
+		r->heads = in.host;
+		r->block = ids[i];
+		r->pinned = pinned;
 	}
 	/* The balloon was inflated in host pages: some are movable. */
-	if (best < 0)
-		ksft_exit_fail_msg("no movable block holds a host page of the balloon\n");
+	if (r->block < 0)
+		ksft_exit_fail_msg("no movable block holds a host page of the balloon%s\n",
+				   want_pinned ? " and a page of the guest's" : "");
+	ksft_print_msg("memory%d holds %ld host pages; MemFree %lld kB\n",
+		       r->block, r->heads, hb_meminfo_kb("MemFree"));
+}
+
+static void no_room_teardown(struct no_room *r, const char *when)
+{
+	munmap(r->fill, r->len);
+	check_data(r->data, when);
+	hb_write_knob(HB_UNEVICTABLE_KNOB, r->unevictable);
+}
+
+static void test_split(unsigned long mib)
+{
+	struct balloon_state s0, s1;
+	struct no_room r;
+	bool ok;
+
+	no_room_setup(mib, &r, 5, false);
 	if (!balloon_state(&s0))
 		ksft_exit_fail_msg("host counters\n");
-	ksft_print_msg("memory%d holds %ld host pages; MemFree %lld kB\n",
-		       best, best_heads, hb_meminfo_kb("MemFree"));
-
-	ok = hb_block_offline(best);
+	ok = hb_block_offline(r.block);
 	ksft_test_result(ok, "memory%d offlined with no free host page elsewhere\n",
-			 best);
+			 r.block);
 	if (!balloon_state(&s1))
 		ksft_exit_fail_msg("host counters\n");
 	ksft_test_result(s1.split > s0.split,
@@ -313,10 +373,50 @@ static void test_split(unsigned long mib)
 			 "host holds %lld host pages, was %lld, %lld split\n",
 			 s1.host_huge, s0.host_huge, s1.split - s0.split);
 	if (ok)
-		hb_block_online_movable(best);
-	munmap(fill, len);
-	check_data(data, "after the split");
-	hb_write_knob(HB_UNEVICTABLE_KNOB, unevictable);
+		hb_block_online_movable(r.block);
+	no_room_teardown(&r, "after the split");
+}
+
+/* Seconds the cancel test lets offlining try before it interrupts it */
+#define CANCEL_AFTER_S	3
+
+/*
+ * An offline that splits host pages and is then cancelled: a page of the
+ * block is held by a pipe (vmsplice), so that it cannot migrate, and the
+ * offline is interrupted.  The balloon trades 4 KiB pages for host pages
+ * again: the host holds as many as before.
+ */
+static void test_cancel(unsigned long mib)
+{
+	struct balloon_state s0, s1;
+	struct iovec iov;
+	struct no_room r;
+	int pipefd[2];
+	bool ok;
+
+	no_room_setup(mib, &r, 5, true);
+	iov.iov_base = r.pinned;
+	iov.iov_len = HB_SMALL_PAGE;
+	if (pipe(pipefd) || vmsplice(pipefd[1], &iov, 1, 0) != HB_SMALL_PAGE)
+		ksft_exit_fail_msg("vmsplice: %s\n", strerror(errno));
+	if (!balloon_state(&s0))
+		ksft_exit_fail_msg("host counters\n");
+	ok = hb_block_offline_within(r.block, CANCEL_AFTER_S);
+	ksft_test_result(!ok, "offlining memory%d cancelled after %d s: a page held by a pipe\n",
+			 r.block, CANCEL_AFTER_S);
+	if (!balloon_state(&s1))
+		ksft_exit_fail_msg("host counters\n");
+	ksft_test_result(s1.split > s0.split,
+			 "balloon_huge_split +%lld, balloon_huge_migrate +%lld\n",
+			 s1.split - s0.split, s1.migrate - s0.migrate);
+	ksft_test_result(s1.host_huge == s0.host_huge,
+			 "after the cancel the host holds %lld host pages, as before (%lld)\n",
+			 s1.host_huge, s0.host_huge);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	if (ok)
+		hb_block_online_movable(r.block);
+	no_room_teardown(&r, "after the cancelled offline");
 }
 
 #define CMA_DEBUGFS		"/sys/kernel/debug/cma"
@@ -786,8 +886,8 @@ int main(int argc, char **argv)
 
 	ksft_print_header();
 	huge = hb_huge_mode();
-	/* The split path is the only one without a stock counterpart. */
-	if (!huge && !strcmp(mode, "split"))
+	/* The split paths are the only ones without a stock counterpart. */
+	if (!huge && (!strcmp(mode, "split") || !strcmp(mode, "cancel")))
 		ksft_exit_skip("host page order not negotiated (hb-vm -o page-order=host)\n");
 	if (hb_vmstat("balloon_huge_migrate") < 0)
 		ksft_exit_skip("guest kernel has no balloon_huge_migrate\n");
@@ -798,6 +898,8 @@ int main(int argc, char **argv)
 		test_compact(mib, rounds);
 	else if (!strcmp(mode, "split"))
 		test_split(mib);
+	else if (!strcmp(mode, "cancel"))
+		test_cancel(mib);
 	else if (contig)
 		test_contig(mib, !strcmp(mode, "gigantic"), rounds, stock);
 	else if (!strcmp(mode, "race"))

@@ -231,10 +231,13 @@ bool hb_host_migrate(const char *target, struct hb_migration *m)
 {
 	char answer[HB_LINE_MAX];
 
+	m->peak_unreleased = -1;
+	m->release_ms = -1;
 	return host_request(answer, sizeof(answer), "migrate %s", target) &&
-	       sscanf(answer, "ok %lf %lld %lld %lld %lld", &m->ms,
+	       sscanf(answer, "ok %lf %lld %lld %lld %lld %lld %lf", &m->ms,
 		      &m->before_kb, &m->peak_kb, &m->after_kb,
-		      &m->last_target_mib) == 5;
+		      &m->last_target_mib, &m->peak_unreleased,
+		      &m->release_ms) >= 5;
 }
 
 void hb_host_mark(const char *label)
@@ -556,7 +559,7 @@ static void on_alarm(int sig)
 	(void)sig;
 }
 
-bool hb_block_offline(int id)
+bool hb_block_offline_within(int id, unsigned int seconds)
 {
 	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
 	char path[128];
@@ -564,7 +567,7 @@ bool hb_block_offline(int id)
 
 	sigaction(SIGALRM, &sa, NULL);
 	snprintf(path, sizeof(path), MEMORY_SYSFS "/memory%d/state", id);
-	alarm(OFFLINE_TIMEOUT_S);
+	alarm(seconds);
 	ok = hb_write_str(path, "offline");
 	alarm(0);
 	if (!ok) {
@@ -572,6 +575,11 @@ bool hb_block_offline(int id)
 		hb_dump_why();
 	}
 	return ok;
+}
+
+bool hb_block_offline(int id)
+{
+	return hb_block_offline_within(id, OFFLINE_TIMEOUT_S);
 }
 
 bool hb_block_online_movable(int id)

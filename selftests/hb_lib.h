@@ -73,6 +73,10 @@ void hb_host_mark(const char *label);
 struct hb_migration {
 	double ms;
 	long long before_kb, peak_kb, after_kb, last_target_mib;
+	/* A snapshot's: host pages held unreleased at most, and when all
+	 * were released after it (ms, -1 if not within 5 s) */
+	long long peak_unreleased;
+	double release_ms;
 };
 bool hb_host_migrate(const char *target, struct hb_migration *m);
 
@@ -157,11 +161,12 @@ bool hb_write_str(const char *path, const char *val);
 
 /*
  * Memory blocks: the ids of the online blocks in ZONE_MOVABLE (at most
- * @max), and taking one offline (given up on after 30 s, with the kernel
- * log of why) or online into ZONE_MOVABLE again.
+ * @max), and taking one offline (given up on after 30 s, or @seconds,
+ * with the kernel log of why) or online into ZONE_MOVABLE again.
  */
 int hb_movable_blocks(int *ids, int max);
 bool hb_block_offline(int id);
+bool hb_block_offline_within(int id, unsigned int seconds);
 bool hb_block_online_movable(int id);
 /* What held a migration up: its failures in the kernel log, free blocks. */
 void hb_dump_why(void);

@@ -33,18 +33,25 @@
  *   qom-get PROP          property of the balloon device (id balloon0)
  *   qemu-said TEXT        1 if QEMU's output (-l FILE) holds TEXT, else 0
  *   mark LABEL            a label in the sample file (see -s)
- *   migrate file|live|postcopy [churn MIB]
- *                         migrate the VM to a file (then resume it) or
- *                         live (precopy, or postcopy from the start) to a second
+ *   migrate file|live|postcopy|snapshot [churn|inflate MIB]
+ *                         migrate the VM to a file (then resume it), live
+ *                         (precopy, or postcopy from the start) to a second
  *                         QEMU started by the run directory's start-dest
- *                         (-m), which then serves the requests; with churn,
+ *                         (-m), which then serves the requests, or take a
+ *                         background snapshot to a file while the VM runs
+ *                         (discards are inhibited meanwhile); with churn,
  *                         set a random balloon target of 0 to MIB every
- *                         second meanwhile.  Answers "ok MILLISECONDS
- *                         BEFORE PEAK AFTER LAST-TARGET": the guest RAM
- *                         resident in the source (KiB, hugetlbfs pages
- *                         included) before and at most during the
- *                         migration, in the QEMU that runs the guest after
- *                         it, and the last target set (MiB, 0 if none)
+ *                         second meanwhile, with inflate the target MIB
+ *                         once.  Answers "ok MILLISECONDS BEFORE PEAK
+ *                         AFTER LAST-TARGET": the guest RAM resident in
+ *                         the source (KiB, hugetlbfs pages included)
+ *                         before and at most during the migration, in the
+ *                         QEMU that runs the guest after it, and the last
+ *                         target set (MiB, 0 if none); a snapshot adds
+ *                         "PEAK-UNRELEASED RELEASE-MS", the most host
+ *                         pages the device held unreleased during it and
+ *                         how long after it they were all released (-1:
+ *                         not within 5 s), AFTER being measured then
  *
  * With -s FILE it also samples the guest RAM's AnonHugePages every 100 ms, for the
  * demo's plot.  It ends when QEMU closes the sockets.
@@ -418,16 +425,39 @@ static pid_t read_pid_file(const char *path)
 
 /* How a migration runs: where to, and what the host does meanwhile */
 struct migration {
-	bool live, postcopy, in_postcopy;
+	bool live, postcopy, in_postcopy, snapshot;
 	/* Set a random balloon target of up to churn_mib every second */
 	long long churn_mib, last_target_mib;
-	long long peak_kb;
+	/* Set the target to inflate_mib once the migration is active */
+	long long inflate_mib;
+	long long peak_kb, peak_unreleased;
 	char last_status[64];
 };
 
 /* Bandwidth while the balloon churns, so that it lasts some seconds */
 #define CHURN_BANDWIDTH		(32LL << 20)
 #define CHURN_INTERVAL_MS	1000
+/* How long the device may take to release what a snapshot held back */
+#define RELEASE_TIMEOUT_MS	5000
+
+/* Property @prop of the balloon device into @reply; false on an error. */
+static bool balloon_qom_get(const char *prop, char *reply, size_t size)
+{
+	qmp_command(reply, size,
+		    "{\"execute\":\"qom-get\",\"arguments\":"
+		    "{\"path\":\"/machine/peripheral/balloon0/virtio-backend\","
+		    "\"property\":\"%s\"}}", prop);
+	return !strstr(reply, "\"error\"");
+}
+
+/* A number property of the balloon device, -1 if it has none. */
+static long long balloon_qom(const char *prop)
+{
+	char reply[LINE_MAX_LEN];
+
+	return balloon_qom_get(prop, reply, sizeof(reply)) ?
+	       json_number(reply, "return") : -1;
+}
 
 /* Make the balloon's target @mib; false when QEMU refuses it. */
 static bool set_target(long long mib)
@@ -455,10 +485,15 @@ static const char *migrate_and_wait(const char *uri, struct migration *m)
 	if (strstr(reply, "\"error\""))
 		return "refused";
 	while (now_ms() - t0 < MIGRATE_TIMEOUT_MS) {
-		long long kb = guest_ram_resident_kb();
+		long long kb = guest_ram_resident_kb(), unreleased;
 
 		if (kb > m->peak_kb)
 			m->peak_kb = kb;
+		if (m->snapshot) {
+			unreleased = balloon_qom("huge-pages-unreleased");
+			if (unreleased > m->peak_unreleased)
+				m->peak_unreleased = unreleased;
+		}
 		qmp_command(reply, sizeof(reply),
 			    "{\"execute\":\"query-migrate\"}");
 		p = strstr(reply, "\"status\": \"");
@@ -475,6 +510,9 @@ static const char *migrate_and_wait(const char *uri, struct migration *m)
 			snprintf(m->last_status, sizeof(m->last_status), "%s",
 				 status);
 		}
+		if (m->inflate_mib && !m->last_target_mib &&
+		    !strcmp(status, "active") && set_target(m->inflate_mib))
+			m->last_target_mib = m->inflate_mib;
 		if (m->churn_mib && !strcmp(status, "active") &&
 		    now_ms() - churned >= CHURN_INTERVAL_MS) {
 			churned = now_ms();
@@ -496,12 +534,13 @@ static void set_migration_options(const struct migration *m)
 {
 	char reply[LINE_MAX_LEN];
 
-	if (m->postcopy)
+	if (m->postcopy || m->snapshot)
 		qmp_command(reply, sizeof(reply),
 			    "{\"execute\":\"migrate-set-capabilities\",\"arguments\":"
-			    "{\"capabilities\":[{\"capability\":\"postcopy-ram\","
-			    "\"state\":true}]}}");
-	if (m->churn_mib)
+			    "{\"capabilities\":[{\"capability\":\"%s\","
+			    "\"state\":true}]}}",
+			    m->postcopy ? "postcopy-ram" : "background-snapshot");
+	if (m->churn_mib || m->snapshot)
 		qmp_command(reply, sizeof(reply),
 			    "{\"execute\":\"migrate-set-parameters\",\"arguments\":"
 			    "{\"max-bandwidth\":%lld}}", CHURN_BANDWIDTH);
@@ -515,20 +554,26 @@ static void set_migration_options(const struct migration *m)
  */
 static void do_migrate(char *answer, size_t size, const char *args)
 {
-	char target[16] = "", uri[512], path[512], reply[LINE_MAX_LEN];
+	char target[16] = "", what[16] = "", uri[512], path[512];
+	char reply[LINE_MAX_LEN];
 	struct migration m = { 0 };
-	long long before, after;
+	long long before, after, mib = 0;
+	double t0, t0_wait, release_ms = -1;
 	const char *status;
 	pid_t dest_pid = 0;
-	double t0, t0_wait;
 	struct conn src_qmp, dest_qmp;
 
-	if (sscanf(args, "%15s churn %lld", target, &m.churn_mib) < 1)
+	if (sscanf(args, "%15s %15s %lld", target, what, &mib) < 1)
 		target[0] = '\0';
+	if (!strcmp(what, "churn"))
+		m.churn_mib = mib;
+	else if (!strcmp(what, "inflate"))
+		m.inflate_mib = mib;
 	m.postcopy = !strcmp(target, "postcopy");
 	m.live = m.postcopy || !strcmp(target, "live");
-	if (!run_dir || (!m.live && strcmp(target, "file"))) {
-		snprintf(answer, size, "err migrate file|live|postcopy needs hb-host -m");
+	m.snapshot = !strcmp(target, "snapshot");
+	if (!run_dir || (!m.live && !m.snapshot && strcmp(target, "file"))) {
+		snprintf(answer, size, "err migrate file|live|postcopy|snapshot needs hb-host -m");
 		return;
 	}
 	before = m.peak_kb = guest_ram_resident_kb();
@@ -603,9 +648,20 @@ static void do_migrate(char *answer, size_t size, const char *args)
 		unlink(path);
 		qmp_command(reply, sizeof(reply), "{\"execute\":\"cont\"}");
 	}
+	/* The device releases what the snapshot held back on its timer */
+	for (t0_wait = now_ms(); m.snapshot &&
+	     now_ms() - t0_wait < RELEASE_TIMEOUT_MS; usleep(MIGRATE_POLL_US)) {
+		if (balloon_qom("huge-pages-unreleased") <= 0) {
+			release_ms = now_ms() - t0_wait;
+			break;
+		}
+	}
 	after = guest_ram_resident_kb();
 	snprintf(answer, size, "ok %.1f %lld %lld %lld %lld", t0, before,
 		 m.peak_kb, after, m.last_target_mib);
+	if (m.snapshot)
+		snprintf(answer + strlen(answer), size - strlen(answer),
+			 " %lld %.0f", m.peak_unreleased, release_ms);
 }
 
 /* Take all usable huge pages of @page_kb, the way another tenant would. */
@@ -754,11 +810,7 @@ static void answer_request(const char *req, char *answer, size_t size)
 		snprintf(answer, size, "%s", strstr(reply, "\"error\"") ?
 			 "err reset refused" : "ok");
 	} else if (sscanf(req, "qom-get %255s", arg) == 1) {
-		qmp_command(reply, sizeof(reply),
-			    "{\"execute\":\"qom-get\",\"arguments\":"
-			    "{\"path\":\"/machine/peripheral/balloon0/virtio-backend\","
-			    "\"property\":\"%s\"}}", arg);
-		if (strstr(reply, "\"error\""))
+		if (!balloon_qom_get(arg, reply, sizeof(reply)))
 			snprintf(answer, size, "err %.2000s", reply);
 		else
 			snprintf(answer, size, "ok %lld",

@@ -216,6 +216,11 @@ all_cases() {
 		balloon_migrate_churn live 200
 	run_case huge/migrate-churn-postcopy-thp vm -L -m 512 -o $huge \
 		balloon_migrate_churn postcopy 200
+	# A background snapshot inhibits discards while the VM runs: what
+	# the balloon takes meanwhile is recorded, and released after it.
+	run_case stock/snapshot vm -m 512 -b hugetlb-2M balloon_snapshot 200
+	run_case huge/snapshot vm -m 512 -b hugetlb-2M -o $huge balloon_snapshot 200
+	run_case huge/snapshot-thp vm -m 512 -o $huge balloon_snapshot 200
 	# Deflate into a host whose huge pages another tenant took: the
 	# guest keeps what the host cannot back.  (The stock balloon
 	# releases no hugetlbfs page, so it has nothing to lose here.)
@@ -251,6 +256,7 @@ all_cases() {
 	run_case stock/movable-compact vm -m 1024 -d 2:512 balloon_movable compact 600 3
 	run_case huge/movable-compact vm -m 1024 -d 2:512 -o $huge balloon_movable compact 600 3
 	run_case huge/movable-split vm -m 512 -d 1:512 -o $huge balloon_movable split 256
+	run_case huge/movable-cancel vm -m 512 -d 1:512 -o $huge balloon_movable cancel 256
 	# A corrected memory error in the balloon: the page moves or is
 	# refused, the guest lives.
 	run_case stock/soft-offline vm balloon_soft_offline 256
