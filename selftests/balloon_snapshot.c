@@ -3,11 +3,11 @@
  * Host pages that arrive while discards are inhibited.  A background
  * snapshot write-protects guest RAM and inhibits discards while the VM
  * runs on; the host sets the target to MIB meanwhile, the guest having
- * touched its free memory before.  With
- * page-order=host the device records the host pages it cannot release
- * then, counts them apart (huge-pages-unreleased), and releases them once
- * the snapshot is done: the resident guest RAM drops by MIB then.  The
- * stock balloon ignores what arrives meanwhile, and releases nothing.
+ * touched its free memory before.  With page-order=host the device
+ * records the host pages it cannot release then, counts them apart
+ * (huge-pages-unreleased), and releases them once the snapshot is done:
+ * the resident guest RAM drops by MIB then.  The stock balloon ignores
+ * what arrives meanwhile, and releases nothing; its figures are printed.
  *
  * Usage: balloon_snapshot MIB
  */
