@@ -13,6 +13,7 @@
  *        balloon_movable compact MIB ROUNDS   compact_memory ROUNDS times
  *        balloon_movable split MIB            offline a block holding host
  *                                             pages with none free elsewhere
+ *                                             (1 GiB ones: part of one)
  *        balloon_movable cancel MIB           the same, and the offline
  *                                             cancelled
  *        balloon_movable cma MIB [TRIES [STOCK]]
@@ -55,10 +56,16 @@
 #define MAX_BLOCKS		256
 /* Guest data checked across every operation. */
 #define DATA_MIB		32
-/* Left unlocked by the split test so that the guest keeps running. */
+/*
+ * Left unlocked by the split test so that the guest keeps running, more
+ * beside a 1 GiB host page (the debug kernel's own use grows with it).
+ */
 #define SPARE_KB		(24 * 1024)
+#define GIGANTIC_SPARE_KB	(96 * 1024)
 /* The host page order was negotiated: the page-order balloon. */
 static bool huge;
+/* Its host page size, in kB */
+static long long host_page_kb = HB_HUGE_KB;
 
 struct balloon_state {
 	long long host_huge;	/* host: huge pages inflated - deflated */
@@ -109,9 +116,9 @@ static void inflate(unsigned long mib)
 		return;
 	}
 	in1 = hb_vmstat("balloon_huge_inflate");
-	ksft_test_result((in1 - in0) * 2 >= (long long)mib / 2,
+	ksft_test_result((in1 - in0) * host_page_kb / 1024 >= (long long)mib / 2,
 			 "balloon reaches %lu MiB, %lld MiB of it in host pages (%.1f ms)\n",
-			 mib, (in1 - in0) * 2, ms);
+			 mib, (in1 - in0) * host_page_kb / 1024, ms);
 }
 
 static double now_ms(void)
@@ -282,6 +289,19 @@ static char *page_in_pfns(char *mem, unsigned long len, unsigned long first_pfn,
 	return page;
 }
 
+/*
+ * Host pages of the balloon in a memory block of @nr_pages: their heads,
+ * or for host pages larger than a block (1 GiB, not compound pages), one
+ * when all of the block is ballooned.
+ */
+static long host_pages_in_block(const struct hb_balloon_range *in,
+				unsigned long nr_pages)
+{
+	if (host_page_kb * KIB > nr_pages * HB_SMALL_PAGE)
+		return in->small == (long)nr_pages;
+	return in->host;
+}
+
 /* A balloon with no free host page left to move its host pages to. */
 struct no_room {
 	char *data;		/* checked at the end */
@@ -311,7 +331,8 @@ static void no_room_setup(unsigned long mib, struct no_room *r, int plan,
 	r->data = guest_data();
 	inflate(mib);
 
-	r->len = (hb_meminfo_kb("MemFree") - SPARE_KB) * KIB;
+	r->len = (hb_meminfo_kb("MemFree") -
+		  (host_page_kb == HB_GIGANTIC_KB ? GIGANTIC_SPARE_KB : SPARE_KB)) * KIB;
 	r->fill = hb_pin_holes(r->len);
 	if (!r->fill)
 		ksft_exit_fail_msg("pinning %lu MiB with holes: %s\n",
@@ -323,7 +344,7 @@ static void no_room_setup(unsigned long mib, struct no_room *r, int plan,
 		if (!hb_balloon_in_range((unsigned long)ids[i] * nr_pages,
 					 nr_pages, &in))
 			ksft_exit_fail_msg("/proc/kpageflags: %s\n", strerror(errno));
-		if (in.host <= r->heads)
+		if (host_pages_in_block(&in, nr_pages) <= r->heads)
 			continue;
 		if (want_pinned) {
 			pinned = page_in_pfns(r->fill, r->len,
@@ -332,7 +353,7 @@ static void no_room_setup(unsigned long mib, struct no_room *r, int plan,
 			if (!pinned)
 				continue;
 		}
-		r->heads = in.host;
+		r->heads = host_pages_in_block(&in, nr_pages);
 		r->block = ids[i];
 		r->pinned = pinned;
 	}
@@ -351,18 +372,34 @@ static void no_room_teardown(struct no_room *r, const char *when)
 	hb_write_knob(HB_UNEVICTABLE_KNOB, r->unevictable);
 }
 
+/* Host 1 GiB pages another process could have, or -1 for other sizes */
+static long long usable_gigantic(void)
+{
+	if (host_page_kb != HB_GIGANTIC_KB)
+		return -1;
+	return hb_host_usable_huge_pages(HB_GIGANTIC_KB);
+}
+
 static void test_split(unsigned long mib)
 {
 	struct balloon_state s0, s1;
+	long long usable0, usable1;
 	struct no_room r;
+	double t;
 	bool ok;
 
 	no_room_setup(mib, &r, 5, false);
 	if (!balloon_state(&s0))
 		ksft_exit_fail_msg("host counters\n");
+	usable0 = usable_gigantic();
+	t = now_ms();
 	ok = hb_block_offline(r.block);
-	ksft_test_result(ok, "memory%d offlined with no free host page elsewhere\n",
-			 r.block);
+	ksft_test_result(ok, "memory%d offlined with no free host page elsewhere (%.0f ms)\n",
+			 r.block, now_ms() - t);
+	usable1 = usable_gigantic();
+	if (usable0 >= 0)
+		ksft_print_msg("host 1 GiB pages usable by another process: %lld, were %lld\n",
+			       usable1, usable0);
 	if (!balloon_state(&s1))
 		ksft_exit_fail_msg("host counters\n");
 	ksft_test_result(s1.split > s0.split,
@@ -894,6 +931,10 @@ int main(int argc, char **argv)
 
 	ksft_print_header();
 	huge = hb_huge_mode();
+	if (huge && !hb_host_qom_get("host-page-order", &host_page_kb))
+		ksft_exit_fail_msg("host-page-order\n");
+	if (huge)
+		host_page_kb = (HB_SMALL_PAGE / KIB) << host_page_kb;
 	/* The split paths are the only ones without a stock counterpart. */
 	if (!huge && (!strcmp(mode, "split") || !strcmp(mode, "cancel")))
 		ksft_exit_skip("host page order not negotiated (hb-vm -o page-order=host)\n");

@@ -257,6 +257,10 @@ all_cases() {
 	run_case huge/movable-compact vm -m 1024 -d 2:512 -o $huge balloon_movable compact 600 3
 	run_case huge/movable-split vm -m 512 -d 1:512 -o $huge balloon_movable split 256
 	run_case huge/movable-cancel vm -m 512 -d 1:512 -o $huge balloon_movable cancel 256
+	# The same with a 1 GiB host page, which offlining splits into 4 KiB
+	# pages and moves out of the block in batches.
+	run_case huge/movable-split-1G vm -m 1024 -d 1:1024 -b hugetlb-1G -o $huge \
+		balloon_movable split 1024
 	# A corrected memory error in the balloon: the page moves or is
 	# refused, the guest lives.
 	run_case stock/soft-offline vm balloon_soft_offline 256
