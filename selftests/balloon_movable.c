@@ -928,13 +928,15 @@ int main(int argc, char **argv)
 	int rounds = argc > 3 ? atoi(argv[3]) : 3;
 	const char *stock = argc > 4 ? argv[4] : NULL;
 	bool contig = !strcmp(mode, "cma") || !strcmp(mode, "gigantic");
+	long long order;
 
 	ksft_print_header();
 	huge = hb_huge_mode();
-	if (huge && !hb_host_qom_get("host-page-order", &host_page_kb))
-		ksft_exit_fail_msg("host-page-order\n");
-	if (huge)
-		host_page_kb = (HB_SMALL_PAGE / KIB) << host_page_kb;
+	if (huge) {
+		if (!hb_host_qom_get("host-page-order", &order))
+			ksft_exit_fail_msg("host-page-order\n");
+		host_page_kb = (HB_SMALL_PAGE / KIB) << order;
+	}
 	/* The split paths are the only ones without a stock counterpart. */
 	if (!huge && (!strcmp(mode, "split") || !strcmp(mode, "cancel")))
 		ksft_exit_skip("host page order not negotiated (hb-vm -o page-order=host)\n");
