@@ -261,6 +261,12 @@ all_cases() {
 	# pages and moves out of the block in batches.
 	run_case huge/movable-split-1G vm -m 1024 -d 1:1024 -b hugetlb-1G -o $huge \
 		balloon_movable split 1024
+	# alloc_contig_range() over a 1 GiB host page: a 1 GiB hugetlb page
+	# where the balloon holds one, in ZONE_NORMAL.  That needs more
+	# memory above 4 GiB than the host has 1 GiB pages for: anonymous
+	# memory, told to be 1 GiB pages.
+	run_case huge/movable-contig-1G vm -m 5120 -c qemu64,+pdpe1gb \
+		-o $huge,x-host-page-order-raw=18 balloon_movable contig-split 1024
 	# A corrected memory error in the balloon: the page moves or is
 	# refused, the guest lives.
 	run_case stock/soft-offline vm balloon_soft_offline 256
@@ -279,12 +285,18 @@ all_cases() {
 	run_case huge/movable-race vm -m 1024 -d 2:512 -a cma=128M -o $huge \
 		balloon_movable race 600 120
 	# Without balloon compaction (build/guest-nocompaction/bzImage) no
-	# balloon page may sit in movable memory, and offlining succeeds.
+	# balloon page may sit in movable memory or a CMA area, and offlining
+	# and whole-area CMA allocations succeed.
 	nocompaction=$build/guest-nocompaction/bzImage
 	run_case stock/nocompaction-offline vm -K "$nocompaction" -m 1024 \
 		-d 2:512 balloon_movable offline 600 3
 	run_case huge/nocompaction-offline vm -K "$nocompaction" -m 1024 \
 		-d 2:512 -o $huge balloon_movable offline 600 3
+	run_case stock/nocompaction-cma vm -K "$nocompaction" -m 1024 -a cma=128M \
+		balloon_movable cma 700 3
+	run_case -a stock/nocompaction-cma huge/nocompaction-cma vm -K "$nocompaction" \
+		-m 1024 -a cma=128M -o $huge balloon_movable cma 700 3 \
+		"{stock/nocompaction-cma:contig_ok}"
 	# A system sleep with the balloon inflated (pm_test=devices).
 	run_case stock/suspend vm balloon_suspend 256
 	run_case huge/suspend vm -o $huge,free-page-reporting=on balloon_suspend 256
