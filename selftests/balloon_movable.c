@@ -90,6 +90,12 @@ static bool balloon_state(struct balloon_state *s)
 	return true;
 }
 
+/* Kernels without balloon compaction have no balloon_migrate */
+static bool balloon_pages_move(void)
+{
+	return hb_vmstat("balloon_migrate") >= 0;
+}
+
 static unsigned long block_pages(void)
 {
 	char buf[64];
@@ -173,8 +179,7 @@ static bool none_in_movable(const int *ids, int n)
 
 static void test_offline(unsigned long mib, int rounds)
 {
-	/* Kernels without balloon compaction have no balloon_migrate */
-	bool moves = hb_vmstat("balloon_migrate") >= 0;
+	bool moves = balloon_pages_move();
 	struct balloon_state s0, s1;
 	int ids[MAX_BLOCKS], n, i, r, failed;
 	char *data;
@@ -497,6 +502,8 @@ static void test_contig_split(unsigned long mib)
 	if (host_page_kb != HB_GIGANTIC_KB)
 		ksft_exit_skip("host pages of %lld kB, not 1 GiB (hb-vm -o x-host-page-order-raw=18)\n",
 			       host_page_kb);
+	if (hb_read_knob(GIGANTIC_POOL) < 0)
+		ksft_exit_skip("no 1 GiB hugetlb pages in the guest (hb-vm -c qemu64,+pdpe1gb)\n");
 	ksft_set_plan(5);
 	data = guest_data();
 	inflate(mib);
@@ -505,8 +512,6 @@ static void test_contig_split(unsigned long mib)
 	t = now_ms();
 	ok = hb_write_knob(GIGANTIC_POOL, 1);
 	got = hb_read_knob(GIGANTIC_POOL);
-	if (got < 0)
-		ksft_exit_skip("no 1 GiB hugetlb pages in the guest (hb-vm -c qemu64,+pdpe1gb)\n");
 	ksft_test_result(ok && got == 1, "%lld 1 GiB hugetlb page allocated (%.0f ms)\n",
 			 got, now_ms() - t);
 	if (!balloon_state(&s1) || !hb_host_balloon_held(&held))
@@ -738,8 +743,7 @@ static void test_contig(unsigned long mib, bool gigantic, int tries,
 			const char *stock)
 {
 	struct contig_area a = { .gigantic = gigantic };
-	/* Kernels without balloon compaction have no balloon_migrate */
-	bool moves = hb_vmstat("balloon_migrate") >= 0;
+	bool moves = balloon_pages_move();
 	long long moved = 0, split = 0, heads = 0;
 	unsigned long put, cma_mib;
 	long least = -1;
